@@ -1,0 +1,46 @@
+// Connectors are built by kind name from their config (the way Envoy
+// registers extension factories): each kind's folder adds one factory.
+// Later kinds (sms_http, kannel, smtp) plug in here without touching dispatch.
+#pragma once
+
+#include "config/config.h"
+#include "connectors/connector.h"
+#include "engine/core/result.h"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace sunbeam {
+
+using ConnectorFactory = std::function<Result<std::unique_ptr<Connector>>(const ConnectorConfig&)>;
+
+class ConnectorRegistry {
+ public:
+  // The registry with every kind this build provides.
+  static ConnectorRegistry with_builtin_kinds();
+
+  void add(std::string kind, ConnectorFactory factory);
+  bool knows(std::string_view kind) const;
+  Result<std::unique_ptr<Connector>> build(const ConnectorConfig& config) const;
+
+ private:
+  std::map<std::string, ConnectorFactory, std::less<>> factories_;
+};
+
+// Every connector the config names, built and addressable by name and by
+// channel (through `routing`). Owns the connectors; stop() stops them all.
+class Connectors {
+ public:
+  static Result<Connectors> build(const Config& config, const ConnectorRegistry& registry);
+  Connector* by_name(std::string_view name) const;
+  Connector* for_channel(Channel channel) const;  // the routed connector
+  void stop();
+
+ private:
+  std::map<std::string, std::shared_ptr<Connector>, std::less<>> by_name_;
+  std::map<Channel, Connector*> routes_;
+};
+
+}  // namespace sunbeam

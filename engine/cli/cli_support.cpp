@@ -1,0 +1,59 @@
+#include "engine/cli/cli_support.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+namespace sunbeam::cli {
+
+std::filesystem::path config_path(const GlobalOptions& g) {
+  if (g.config) return *g.config;
+  if (const char* env = std::getenv("SUNBEAM_CONFIG"); env && *env) return env;
+  return "sunbeam.yaml";
+}
+
+void report(const std::vector<Problem>& problems) {
+  for (const auto& p : problems) std::cerr << "sunbeam: " << p.to_string() << "\n";
+}
+
+void report_error(const std::string& message) { std::cerr << "sunbeam: " << message << "\n"; }
+
+std::optional<Config> load_config_or_report(const std::filesystem::path& path) {
+  auto load = load_config(path);
+  if (!load.problems.empty() || !load.config) {
+    report(load.problems);
+    return std::nullopt;
+  }
+  return std::move(load.config);
+}
+
+std::string api_base(const GlobalOptions& g, const std::string& api_flag) {
+  if (!api_flag.empty()) return api_flag;
+  std::string listen = "127.0.0.1:8080";
+  if (std::filesystem::exists(config_path(g))) {
+    auto load = load_config(config_path(g));
+    if (load.config) listen = load.config->api.listen;
+  }
+  if (listen.starts_with("0.0.0.0:")) listen = "127.0.0.1:" + listen.substr(8);
+  return "http://" + listen;
+}
+
+std::vector<std::string> api_headers() {
+  std::vector<std::string> headers;
+  if (const char* token = std::getenv("SUNBEAM_TOKEN"); token && *token)
+    headers.push_back(std::string("Authorization: Bearer ") + token);
+  return headers;
+}
+
+std::optional<std::string> read_input(const std::string& file) {
+  if (file == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace sunbeam::cli

@@ -1,0 +1,30 @@
+// What the subcommands share: finding and loading the config, reporting
+// problems as `sunbeam: file:line: what`, and the API address and token.
+#pragma once
+
+#include "config/config.h"
+#include "engine/cli/commands.h"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sunbeam::cli {
+
+// --config, else $SUNBEAM_CONFIG, else ./sunbeam.yaml.
+std::filesystem::path config_path(const GlobalOptions& g);
+// Loads the config; on problems prints each to stderr and returns nullopt.
+std::optional<Config> load_config_or_report(const std::filesystem::path& path);
+void report(const std::vector<Problem>& problems);
+void report_error(const std::string& message);
+
+// --api, else http://<api.listen> from the config (when it loads), else
+// http://127.0.0.1:8080; the bearer token from $SUNBEAM_TOKEN.
+std::string api_base(const GlobalOptions& g, const std::string& api_flag);
+std::vector<std::string> api_headers();
+
+// Reads a whole file, or stdin for "-".
+std::optional<std::string> read_input(const std::string& file);
+
+}  // namespace sunbeam::cli

@@ -1,0 +1,107 @@
+#include "engine/cli/status_table.h"
+
+#include <boost/json/value.hpp>
+
+#include <algorithm>
+#include <iomanip>
+#include <string>
+
+namespace sunbeam::cli {
+namespace {
+
+namespace json = boost::json;
+
+std::string str(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+std::int64_t num(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v && v->is_int64() ? v->get_int64() : v && v->is_uint64() ? std::int64_t(v->get_uint64()) : 0;
+}
+
+std::string reasons(const json::object& counts) {
+  std::string out;
+  if (const auto* r = counts.if_contains("suppressed_by_reason"); r && r->is_object())
+    for (const auto& kv : r->get_object()) {
+      if (!kv.value().is_int64() || kv.value().get_int64() == 0) continue;
+      out += (out.empty() ? "" : ", ") + std::string(kv.key()) + " " + std::to_string(kv.value().get_int64());
+    }
+  return out;
+}
+
+// A plain text table: columns padded to their widest cell (ids, tiers and
+// channels are ASCII, so byte width is display width).
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
+  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  void print(std::ostream& out) const {
+    std::vector<std::size_t> width(rows_.front().size(), 0);
+    for (const auto& r : rows_)
+      for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+    for (std::size_t n = 0; n < rows_.size(); ++n) {
+      for (std::size_t i = 0; i < rows_[n].size(); ++i)
+        out << std::left << std::setw(int(width[i] + 2)) << rows_[n][i];
+      out << "\n";
+      if (n == 0) {
+        std::size_t total = 0;
+        for (auto w : width) total += w + 2;
+        out << std::string(total, '-') << "\n";
+      }
+    }
+  }
+
+ private:
+  std::vector<std::vector<std::string>> rows_;
+};
+
+}  // namespace
+
+void print_event_status(std::ostream& out, const json::object& status) {
+  out << "event " << str(status, "event_id") << " (" << str(status, "event_type") << ")";
+  const auto* fanned = status.if_contains("fanned_out");
+  if (fanned && fanned->is_bool() && !fanned->get_bool()) out << ": not fanned out yet";
+  const auto* settled = status.if_contains("settled");
+  if (settled && settled->is_bool() && settled->get_bool()) out << ": settled";
+  out << "\n\n";
+  Table t({"tier", "channel", "planned", "waiting", "sent", "delivered", "deferred", "digest", "suppressed", "failed",
+           "expired", "suppressed by reason"});
+  const auto row = [&](std::string tier, std::string channel, const json::object& c) {
+    t.add({std::move(tier), std::move(channel), std::to_string(num(c, "planned")), std::to_string(num(c, "waiting")),
+           std::to_string(num(c, "sent")), std::to_string(num(c, "delivered")), std::to_string(num(c, "deferred")),
+           std::to_string(num(c, "digest")), std::to_string(num(c, "suppressed")), std::to_string(num(c, "failed")),
+           std::to_string(num(c, "expired")), reasons(c)});
+  };
+  if (const auto* groups = status.if_contains("groups"); groups && groups->is_array())
+    for (const auto& g : groups->get_array())
+      if (g.is_object()) {
+        const auto& go = g.get_object();
+        row(str(go, "tier").empty() ? "-" : str(go, "tier"), str(go, "channel").empty() ? "-" : str(go, "channel"), go);
+      }
+  if (const auto* totals = status.if_contains("totals"); totals && totals->is_object()) row("all", "all", totals->get_object());
+  t.print(out);
+}
+
+void print_demo_table(std::ostream& out, const std::vector<json::object>& statuses) {
+  Table t({"event", "type", "tier", "channel", "sent", "suppressed", "digest", "failed"});
+  for (const auto& s : statuses) {
+    const auto* groups = s.if_contains("groups");
+    if (!groups || !groups->is_array() || groups->get_array().empty()) {
+      t.add({str(s, "event_id"), str(s, "event_type"), "-", "-", "0", "0", "0", "0"});
+      continue;
+    }
+    for (const auto& g : groups->get_array()) {
+      if (!g.is_object()) continue;
+      const auto& go = g.get_object();
+      const auto tier = str(go, "tier"), channel = str(go, "channel");
+      t.add({str(s, "event_id"), str(s, "event_type"), tier.empty() ? "-" : tier, channel.empty() ? "-" : channel,
+             std::to_string(num(go, "sent")), std::to_string(num(go, "suppressed")), std::to_string(num(go, "digest")),
+             std::to_string(num(go, "failed"))});
+    }
+  }
+  t.print(out);
+}
+
+}  // namespace sunbeam::cli

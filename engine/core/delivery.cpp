@@ -1,0 +1,94 @@
+#include "engine/core/delivery.h"
+
+#include "engine/core/json_fields.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <openssl/sha.h>
+
+namespace sunbeam {
+
+namespace json = boost::json;
+using namespace json_fields;
+
+std::string make_delivery_id(std::string_view event_id, std::string_view account, std::string_view channel) {
+  std::string input;
+  input.reserve(event_id.size() + account.size() + 8);
+  input.append(event_id).push_back('\0');
+  input.append(account).push_back('\0');
+  input.append(channel);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string id(32, '0');
+  for (int i = 0; i < 16; ++i) {
+    id[2 * i] = hex[digest[i] >> 4];
+    id[2 * i + 1] = hex[digest[i] & 0xf];
+  }
+  return id;
+}
+
+namespace {
+
+json::object recipient_json(const Recipient& r) {
+  json::object o{{"name", r.name}, {"address", r.address}, {"locale", r.locale}};
+  if (!r.timezone.empty()) o["timezone"] = r.timezone;
+  if (r.quiet_hours) o["quiet_hours"] = json::array{r.quiet_hours->start_minute, r.quiet_hours->end_minute};
+  return o;
+}
+
+Recipient parse_recipient(const json::object& o) {
+  Recipient r{string_or(o, "name"), string_or(o, "address"), string_or(o, "locale"), string_or(o, "timezone"), {}};
+  if (const auto* q = o.if_contains("quiet_hours"); q && q->is_array() && q->get_array().size() == 2 &&
+                                                    q->get_array()[0].is_int64() && q->get_array()[1].is_int64()) {
+    r.quiet_hours = QuietHours{int(q->get_array()[0].get_int64()), int(q->get_array()[1].get_int64())};
+  }
+  return r;
+}
+
+}  // namespace
+
+json::object to_json(const Delivery& d) {
+  json::object o{
+      {"delivery_id", d.delivery_id}, {"event_id", d.event_id},   {"event_type", d.event_type},
+      {"account", d.account},         {"tier", d.tier},           {"channel", to_string(d.channel)},
+      {"priority", to_string(d.priority)}, {"occurred_at", d.occurred_at}, {"attempt", d.attempt},
+  };
+  if (!d.symbol.empty()) o["symbol"] = d.symbol;
+  if (d.expires_at) o["expires_at"] = *d.expires_at;
+  if (d.expires_at_ms) o["expires_at_ms"] = *d.expires_at_ms;
+  o["recipient"] = recipient_json(d.recipient);
+  o["data"] = d.data;
+  return o;
+}
+
+std::string serialize(const Delivery& d) { return json::serialize(to_json(d)); }
+
+Result<Delivery> parse_delivery(std::string_view text) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec || !v.is_object()) return make_error("malformed_delivery", "a delivery record is not a JSON object");
+  const auto& o = v.get_object();
+  Delivery d;
+  d.delivery_id = string_or(o, "delivery_id");
+  d.event_id = string_or(o, "event_id");
+  d.event_type = string_or(o, "event_type");
+  d.account = string_or(o, "account");
+  d.tier = string_or(o, "tier");
+  const auto channel = parse_channel(string_or(o, "channel"));
+  const auto priority = parse_priority(string_or(o, "priority", "normal"));
+  if (d.delivery_id.empty() || d.event_id.empty() || d.account.empty() || !channel || !priority)
+    return make_error("malformed_delivery", "a delivery record lacks its id, event, account, channel or priority");
+  d.channel = *channel;
+  d.priority = *priority;
+  d.symbol = string_or(o, "symbol");
+  d.occurred_at = string_or(o, "occurred_at");
+  if (o.contains("expires_at")) d.expires_at = string_or(o, "expires_at");
+  if (o.contains("expires_at_ms")) d.expires_at_ms = int_or(o, "expires_at_ms");
+  d.attempt = int(int_or(o, "attempt", 1));
+  if (const auto* r = object_or_null(o, "recipient")) d.recipient = parse_recipient(*r);
+  if (const auto* data = object_or_null(o, "data")) d.data = *data;
+  return d;
+}
+
+}  // namespace sunbeam

@@ -1,0 +1,308 @@
+#include "engine/directory/directory.h"
+
+#include "engine/directory/csv_reader.h"
+
+#include <algorithm>
+#include <array>
+#include <filesystem>
+#include <fstream>
+
+namespace sunbeam {
+
+const Subscriber* Directory::find(std::string_view account) const {
+  const auto it = by_account_.find(account);
+  return it == by_account_.end() ? nullptr : &subscribers_[it->second];
+}
+
+std::span<const SubscriberIndex> Directory::in_tier(std::size_t tier_index) const {
+  if (tier_index >= by_tier_.size()) return {};
+  return by_tier_[tier_index];
+}
+
+std::optional<std::uint32_t> Directory::symbol_id(std::string_view symbol) const {
+  const auto it = symbol_ids_.find(symbol);
+  if (it == symbol_ids_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::span<const SubscriberIndex> Directory::SymbolIndex::of(std::optional<std::uint32_t> symbol) const {
+  if (!symbol || *symbol + 1 >= offsets.size()) return {};
+  return std::span<const SubscriberIndex>(members.data() + offsets[*symbol], offsets[*symbol + 1] - offsets[*symbol]);
+}
+
+namespace {
+
+constexpr std::array subscriber_columns{"account_id", "name",        "tier",     "mobile",  "email",
+                                        "locale",     "channels",    "quiet_hours", "timezone", "opt_out"};
+constexpr std::array known_locales{"zh-CN", "en"};
+
+bool valid_account(std::string_view s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == ':' || c == '-';
+  });
+}
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// E.164 ("+" and 8-15 digits) or an 11-digit mainland mobile starting with 1.
+std::optional<std::string> normalise_mobile(std::string_view s) {
+  if (s.starts_with('+') && s.size() >= 9 && s.size() <= 16 && all_digits(s.substr(1))) return std::string(s);
+  if (s.size() == 11 && s.front() == '1' && all_digits(s)) return "+86" + std::string(s);
+  return std::nullopt;
+}
+
+bool valid_email(std::string_view s) {
+  if (s.size() > 254) return false;
+  for (char c : s)
+    if (c == '\r' || c == '\n' || c == '\0' || c == ' ' || c == '<' || c == '>' || c == ',' || c == ';' || c == '"')
+      return false;
+  const auto at = s.find('@');
+  if (at == std::string_view::npos || at == 0 || s.find('@', at + 1) != std::string_view::npos) return false;
+  const auto domain = s.substr(at + 1);
+  const auto dot = domain.rfind('.');
+  return dot != std::string_view::npos && dot > 0 && dot + 2 <= domain.size();
+}
+
+// 600519.SH: a code of letters and digits, a dot, an upper-case exchange suffix.
+bool valid_symbol(std::string_view s) {
+  const auto dot = s.find('.');
+  if (dot == std::string_view::npos || dot == 0 || dot > 12) return false;
+  const auto code = s.substr(0, dot), ex = s.substr(dot + 1);
+  return std::all_of(code.begin(), code.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); }) &&
+         ex.size() >= 2 && ex.size() <= 4 && std::all_of(ex.begin(), ex.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+}
+
+bool known_timezone(const std::string& tz) {
+  std::error_code ec;
+  return tz.find("..") == std::string::npos && std::filesystem::is_regular_file("/usr/share/zoneinfo/" + tz, ec);
+}
+
+std::string join_tiers(const Config& c) {
+  std::string out;
+  for (const auto& t : c.tiers) out += (out.empty() ? "" : ", ") + t;
+  return out;
+}
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    auto end = s.find(sep, start);
+    if (end == std::string_view::npos) end = s.size();
+    out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+// Builds a Directory row by row; each row is validated whole before anything
+// of it is kept, so a bad row is skipped entirely.
+class DirectoryBuilder {
+ public:
+  DirectoryBuilder(const Config& config, std::vector<Problem>& problems) : config_(config), problems_(problems) {
+    dir_.by_tier_.resize(config.tiers.size());
+  }
+
+  void read_subscribers(std::istream& in, const std::string& name) {
+    CsvReader csv(in);
+    std::vector<std::string> f;
+    if (!csv.next(f) || !header_is(f, subscriber_columns)) {
+      problem(name, 1, "the header must be " + join(subscriber_columns));
+      return;
+    }
+    while (csv.next(f)) {
+      if (f.size() == 1 && f[0].empty()) continue;  // blank line
+      if (!csv.error().empty()) {
+        problem(name, csv.line(), csv.error() + "; row skipped");
+        continue;
+      }
+      if (f.size() != subscriber_columns.size()) {
+        problem(name, csv.line(), "expected " + std::to_string(subscriber_columns.size()) + " fields, found " +
+                                      std::to_string(f.size()) + "; row skipped");
+        continue;
+      }
+      if (auto s = subscriber_row(f, name, csv.line())) add(std::move(*s), name, csv.line());
+    }
+    dir_.by_account_.reserve(dir_.subscribers_.size());
+    for (SubscriberIndex i = 0; i < dir_.subscribers_.size(); ++i) dir_.by_account_.emplace(dir_.subscribers_[i].account, i);
+  }
+
+  // Holdings or watchlist: `account_id,symbol` rows into `pairs`.
+  void read_pairs(std::istream& in, const std::string& name, std::vector<std::pair<std::uint32_t, SubscriberIndex>>& pairs) {
+    CsvReader csv(in);
+    std::vector<std::string> f;
+    if (!csv.next(f) || f.size() != 2 || f[0] != "account_id" || f[1] != "symbol") {
+      problem(name, 1, "the header must be account_id,symbol");
+      return;
+    }
+    while (csv.next(f)) {
+      if (f.size() == 1 && f[0].empty()) continue;
+      if (!csv.error().empty() || f.size() != 2) {
+        problem(name, csv.line(), (csv.error().empty() ? "expected 2 fields" : csv.error()) + "; row skipped");
+        continue;
+      }
+      const auto it = dir_.by_account_.find(f[0]);
+      if (it == dir_.by_account_.end()) {
+        problem(name, csv.line(), "account \"" + f[0] + "\" is not in the subscribers file; row skipped");
+        continue;
+      }
+      if (!valid_symbol(f[1])) {
+        problem(name, csv.line(), "\"" + f[1] + "\" is not a security code like 600519.SH; row skipped");
+        continue;
+      }
+      pairs.emplace_back(intern(f[1]), it->second);
+    }
+  }
+
+  Directory finish(std::vector<std::pair<std::uint32_t, SubscriberIndex>>& holdings,
+                   std::vector<std::pair<std::uint32_t, SubscriberIndex>>& watchlist) {
+    build_index(holdings, dir_.holdings_);
+    build_index(watchlist, dir_.watchlist_);
+    dir_.symbol_ids_.reserve(dir_.symbols_.size());
+    for (std::uint32_t i = 0; i < dir_.symbols_.size(); ++i) dir_.symbol_ids_.emplace(dir_.symbols_[i], i);
+    return std::move(dir_);
+  }
+
+ private:
+  template <std::size_t N>
+  static bool header_is(const std::vector<std::string>& f, const std::array<const char*, N>& want) {
+    if (f.size() != N) return false;
+    for (std::size_t i = 0; i < N; ++i)
+      if (f[i] != want[i]) return false;
+    return true;
+  }
+  template <std::size_t N>
+  static std::string join(const std::array<const char*, N>& names) {
+    std::string out;
+    for (auto n : names) out += (out.empty() ? "" : ",") + std::string(n);
+    return out;
+  }
+
+  void problem(const std::string& file, int line, std::string what) { problems_.push_back({file, line, std::move(what)}); }
+
+  std::optional<Subscriber> subscriber_row(std::vector<std::string>& f, const std::string& file, int line) {
+    const auto bad = [&](std::string what) -> std::optional<Subscriber> {
+      problem(file, line, what + "; row skipped");
+      return std::nullopt;
+    };
+    Subscriber s;
+    if (!valid_account(f[0])) return bad("account_id \"" + f[0] + "\" must be 1-64 characters of A-Z a-z 0-9 . _ : -");
+    s.account = std::move(f[0]);
+    s.name = std::move(f[1]);
+    const auto tier = config_.tier_index(f[2]);
+    if (!tier) return bad("tier \"" + f[2] + "\" is not one of " + join_tiers(config_));
+    s.tier = std::uint16_t(*tier);
+    if (!f[3].empty()) {
+      auto m = normalise_mobile(f[3]);
+      if (!m) return bad("mobile \"" + f[3] + "\" is neither E.164 (+8613812345678) nor an 11-digit mainland number");
+      s.mobile = std::move(*m);
+    }
+    if (!f[4].empty()) {
+      if (!valid_email(f[4])) return bad("email \"" + f[4] + "\" is not a valid address");
+      s.email = std::move(f[4]);
+    }
+    if (!f[5].empty() && std::find(known_locales.begin(), known_locales.end(), f[5]) == known_locales.end())
+      return bad("locale \"" + f[5] + "\" is not one of zh-CN, en (or empty for the default)");
+    s.locale = std::move(f[5]);
+    if (f[6] == "sms") s.channels = {Channel::sms};
+    else if (f[6] == "email") s.channels = {Channel::email};
+    else if (f[6] == "sms+email" || f[6] == "email+sms") s.channels = {Channel::sms, Channel::email};
+    else return bad("channels \"" + f[6] + "\" must be sms, email or sms+email");
+    if (s.channels.contains(Channel::sms) && s.mobile.empty()) return bad("channels include sms but there is no mobile");
+    if (s.channels.contains(Channel::email) && s.email.empty()) return bad("channels include email but there is no email");
+    if (!f[7].empty()) {
+      s.quiet_hours = parse_quiet_hours(f[7]);
+      if (!s.quiet_hours) return bad("quiet_hours \"" + f[7] + "\" is not a window like 21:30-08:00");
+    }
+    if (!f[8].empty() && !known_timezone(f[8])) return bad("timezone \"" + f[8] + "\" is not an IANA zone like Asia/Shanghai");
+    s.timezone = std::move(f[8]);
+    if (!f[9].empty()) {
+      for (auto item : split(f[9], ';')) {
+        if (item.empty()) continue;
+        if (auto c = parse_channel(item)) {
+          s.opt_out_channels.add(*c);
+        } else if (const auto* t = config_.event_type(item)) {
+          s.opt_out_types |= std::uint64_t(1) << std::size_t(t - config_.event_types.data());
+        } else {
+          return bad("opt_out \"" + std::string(item) + "\" is neither a channel nor a configured event type");
+        }
+      }
+    }
+    return s;
+  }
+
+  void add(Subscriber s, const std::string& file, int line) {
+    const auto [it, inserted] = first_line_.try_emplace(s.account, line);
+    if (!inserted) {
+      problem(file, line, "account " + s.account + " already appears on line " + std::to_string(it->second) +
+                              "; row skipped");
+      return;
+    }
+    dir_.by_tier_[s.tier].push_back(SubscriberIndex(dir_.subscribers_.size()));
+    dir_.subscribers_.push_back(std::move(s));
+  }
+
+  std::uint32_t intern(const std::string& symbol) {
+    const auto [it, inserted] = interned_.try_emplace(symbol, std::uint32_t(dir_.symbols_.size()));
+    if (inserted) dir_.symbols_.push_back(symbol);
+    return it->second;
+  }
+
+  // Sort (symbol, subscriber) pairs, drop repeats, and lay them out as CSR.
+  void build_index(std::vector<std::pair<std::uint32_t, SubscriberIndex>>& pairs, Directory::SymbolIndex& index) {
+    std::sort(pairs.begin(), pairs.end());
+    pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+    index.offsets.assign(dir_.symbols_.size() + 1, 0);
+    index.members.reserve(pairs.size());
+    for (const auto& [symbol, who] : pairs) {
+      ++index.offsets[symbol + 1];
+      index.members.push_back(who);
+    }
+    for (std::size_t i = 1; i < index.offsets.size(); ++i) index.offsets[i] += index.offsets[i - 1];
+    pairs.clear();
+    pairs.shrink_to_fit();
+  }
+
+  const Config& config_;
+  std::vector<Problem>& problems_;
+  Directory dir_;
+  std::unordered_map<std::string, int> first_line_;
+  std::unordered_map<std::string, std::uint32_t> interned_;
+};
+
+DirectoryLoad load_directory(const DirectorySources& sources, const Config& config) {
+  DirectoryLoad out;
+  DirectoryBuilder builder(config, out.problems);
+  std::vector<std::pair<std::uint32_t, SubscriberIndex>> holdings, watchlist;
+  if (sources.subscribers) builder.read_subscribers(*sources.subscribers, sources.subscribers_name);
+  if (sources.holdings) builder.read_pairs(*sources.holdings, sources.holdings_name, holdings);
+  if (sources.watchlist) builder.read_pairs(*sources.watchlist, sources.watchlist_name, watchlist);
+  out.directory = builder.finish(holdings, watchlist);
+  return out;
+}
+
+DirectoryLoad load_directory(const DirectoryConfig& files, const Config& config) {
+  std::ifstream subscribers, holdings, watchlist;
+  DirectorySources sources;
+  std::vector<Problem> unreadable;
+  const auto open = [&](const std::filesystem::path& path, std::ifstream& stream, std::istream*& slot, std::string& name) {
+    if (path.empty()) return;
+    name = path.string();
+    stream.open(path, std::ios::binary);
+    if (stream) slot = &stream;
+    else unreadable.push_back({name, 0, "cannot read the file"});
+  };
+  open(files.subscribers, subscribers, sources.subscribers, sources.subscribers_name);
+  open(files.holdings, holdings, sources.holdings, sources.holdings_name);
+  open(files.watchlist, watchlist, sources.watchlist, sources.watchlist_name);
+  auto out = load_directory(sources, config);
+  out.problems.insert(out.problems.begin(), unreadable.begin(), unreadable.end());
+  return out;
+}
+
+}  // namespace sunbeam

@@ -1,0 +1,53 @@
+#include "engine/dispatch/dispatch_role.h"
+
+namespace sunbeam {
+namespace {
+
+std::string_view encoding_name(SmsEncoding e) { return e == SmsEncoding::gsm7 ? "gsm7" : "ucs2"; }
+
+// The variables a template sees: the event's data (per-account data merged),
+// plus `event` and `subscriber` (docs/templates.md).
+boost::json::object template_vars(const Delivery& d) {
+  boost::json::object vars = d.data;
+  vars["event"] = boost::json::object{
+      {"id", d.event_id}, {"type", d.event_type}, {"symbol", d.symbol}, {"occurred_at", d.occurred_at}};
+  vars["subscriber"] = boost::json::object{{"name", d.recipient.name}, {"account", d.account}, {"tier", d.tier}};
+  return vars;
+}
+
+}  // namespace
+
+DeliveryRenderer::DeliveryRenderer(const Config& config, const TemplateSet& templates)
+    : config_(config), templates_(templates) {}
+
+Result<OutboundMessage> DeliveryRenderer::render(const Delivery& d) const {
+  const EventTypeConfig* type = config_.event_type(d.event_type);
+  if (!type) return make_error("template", "event type " + d.event_type + " is no longer configured");
+  const auto vars = template_vars(d);
+  auto rendered = templates_.render(RenderRequest{type->template_name, d.recipient.locale, d.channel, vars, type->marketing},
+                                    config_.sms, config_.defaults.locale);
+  if (!rendered) return make_error("template", rendered.error().message);
+
+  OutboundMessage m;
+  m.delivery_id = d.delivery_id;
+  m.event_id = d.event_id;
+  m.account = d.account;
+  m.channel = d.channel;
+  m.to = d.recipient.address;
+  if (d.channel == Channel::sms) {
+    if (rendered->sms.parts > config_.sms.max_parts)
+      return make_error("too_long", "the SMS is " + std::to_string(rendered->sms.parts) + " parts; sms.max_parts is " +
+                                        std::to_string(config_.sms.max_parts));
+    m.body = std::move(rendered->text);
+    m.parts = rendered->sms.parts;
+    m.encoding = std::string(encoding_name(rendered->sms.encoding));
+  } else {
+    m.subject = std::move(rendered->subject);
+    m.body = std::move(rendered->text);
+    m.html = std::move(rendered->html);
+    m.parts = 1;
+  }
+  return m;
+}
+
+}  // namespace sunbeam

@@ -1,0 +1,145 @@
+#include "engine/kafka/consumer.h"
+
+#include "engine/kafka/admin.h"
+
+#include <librdkafka/rdkafka.h>
+#include <spdlog/spdlog.h>
+
+#include <map>
+
+namespace sunbeam::kafka {
+
+Result<std::unique_ptr<Consumer>> Consumer::create(const ClientSettings& settings, const Options& options) {
+  auto conf = settings.make_conf(
+      {
+          {"group.id", options.group_id},
+          {"enable.auto.commit", "false"},
+          {"enable.auto.offset.store", "false"},
+          {"auto.offset.reset", "earliest"},
+          {"isolation.level", options.read_committed ? "read_committed" : "read_uncommitted"},
+          {"enable.partition.eof", "true"},
+          // A consumer group of one process joins fast; the default 3 s delay
+          // only helps when many members start at once.
+          {"session.timeout.ms", "10000"},
+          {"heartbeat.interval.ms", "1000"},
+      },
+      options.client_id);
+  if (!conf) return conf.error();
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, *conf, err, sizeof err);
+  if (!rk) {
+    rd_kafka_conf_destroy(*conf);
+    return make_error("kafka_consumer", std::string("cannot create a Kafka consumer: ") + err);
+  }
+  rd_kafka_poll_set_consumer(rk);
+  return std::unique_ptr<Consumer>(new Consumer(rk));
+}
+
+Consumer::Consumer(rd_kafka_t* rk) : rk_(rk) {}
+
+Consumer::~Consumer() {
+  close();
+  rd_kafka_destroy(rk_);
+}
+
+void Consumer::close() {
+  if (closed_) return;
+  closed_ = true;
+  rd_kafka_consumer_close(rk_);
+}
+
+Result<void> Consumer::subscribe(const std::vector<std::string>& topics) {
+  auto* list = rd_kafka_topic_partition_list_new(int(topics.size()));
+  for (const auto& t : topics) rd_kafka_topic_partition_list_add(list, t.c_str(), RD_KAFKA_PARTITION_UA);
+  const auto err = rd_kafka_subscribe(rk_, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err) return make_error("kafka_subscribe", std::string("cannot subscribe: ") + rd_kafka_err2str(err));
+  return {};
+}
+
+Result<void> Consumer::assign_from_beginning(const std::string& topic) {
+  auto count = partition_count(rk_, topic);
+  if (!count) return count.error();
+  auto* list = rd_kafka_topic_partition_list_new(*count);
+  for (int p = 0; p < *count; ++p) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    assigned_.emplace(topic, p);
+  }
+  const auto err = rd_kafka_assign(rk_, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err) return make_error("kafka_assign", "cannot read " + topic + ": " + rd_kafka_err2str(err));
+  return {};
+}
+
+std::vector<Message> Consumer::poll_batch(std::size_t max, std::chrono::milliseconds timeout) {
+  std::vector<Message> out;
+  int wait_ms = int(timeout.count());
+  while (out.size() < max) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, wait_ms);
+    if (!m) break;
+    wait_ms = 0;  // take what is already fetched, wait no more
+    const std::string topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      at_end_.emplace(topic, m->partition);
+    } else if (m->err) {
+      spdlog::warn("kafka consumer {}: {}", rd_kafka_name(rk_), rd_kafka_message_errstr(m));
+    } else {
+      at_end_.erase({topic, m->partition});
+      rd_kafka_timestamp_type_t tstype;
+      out.push_back(Message{topic, m->partition, m->offset,
+                            m->key ? std::string(static_cast<const char*>(m->key), m->key_len) : std::string(),
+                            std::string(static_cast<const char*>(m->payload), m->len),
+                            rd_kafka_message_timestamp(m, &tstype)});
+    }
+    rd_kafka_message_destroy(m);
+  }
+  return out;
+}
+
+bool Consumer::caught_up() const {
+  for (const auto& tp : assigned_)
+    if (!at_end_.contains(tp)) return false;
+  return true;
+}
+
+rd_kafka_topic_partition_list_t* Consumer::next_offsets(const std::vector<Message>& messages) {
+  std::map<std::pair<std::string, int>, std::int64_t> next;
+  for (const auto& m : messages) {
+    auto& n = next[{m.topic, m.partition}];
+    n = std::max(n, m.offset + 1);
+  }
+  auto* list = rd_kafka_topic_partition_list_new(int(next.size()));
+  for (const auto& [tp, offset] : next)
+    rd_kafka_topic_partition_list_add(list, tp.first.c_str(), tp.second)->offset = offset;
+  return list;
+}
+
+Result<void> Consumer::commit(const std::vector<Message>& processed) {
+  if (processed.empty()) return {};
+  auto* list = next_offsets(processed);
+  const auto err = rd_kafka_commit(rk_, list, 0 /* synchronous */);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err) return make_error("kafka_commit", std::string("cannot commit offsets: ") + rd_kafka_err2str(err));
+  return {};
+}
+
+Result<void> Consumer::rewind(const std::vector<Message>& batch) {
+  std::map<std::pair<std::string, int>, std::int64_t> first;
+  for (const auto& m : batch) {
+    auto [it, inserted] = first.emplace(std::pair{m.topic, m.partition}, m.offset);
+    if (!inserted) it->second = std::min(it->second, m.offset);
+  }
+  auto* list = rd_kafka_topic_partition_list_new(int(first.size()));
+  for (const auto& [tp, offset] : first)
+    rd_kafka_topic_partition_list_add(list, tp.first.c_str(), tp.second)->offset = offset;
+  rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_, list, 10000);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (e) {
+    Error out = make_error("kafka_seek", std::string("cannot rewind: ") + rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    return out;
+  }
+  return {};
+}
+
+}  // namespace sunbeam::kafka

@@ -1,0 +1,18 @@
+#include "engine/kafka/topics.h"
+
+namespace sunbeam::kafka {
+
+Topics Topics::from(const Config& config) {
+  const auto& p = config.kafka.topic_prefix;
+  Topics t{p + "events", {}, p + "digest", p + "status", p + "dlq"};
+  for (const auto& tier : config.tiers) t.deliveries.push_back(p + "deliveries." + tier);
+  return t;
+}
+
+std::vector<std::string> Topics::all() const {
+  std::vector<std::string> out{events, digest, status, dlq};
+  out.insert(out.end(), deliveries.begin(), deliveries.end());
+  return out;
+}
+
+}  // namespace sunbeam::kafka

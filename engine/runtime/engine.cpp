@@ -1,0 +1,167 @@
+#include "engine/runtime/engine.h"
+
+#include "connectors/registry.h"
+#include "engine/api/api_routes.h"
+#include "engine/directory/directory.h"
+#include "engine/dispatch/dispatch_role.h"
+#include "engine/fanout/fanout_role.h"
+#include "engine/ingest/ingest.h"
+#include "engine/kafka/admin.h"
+#include "engine/kafka/embedded_cluster.h"
+#include "engine/kafka/producer.h"
+#include "engine/kafka/topics.h"
+#include "engine/net/http_server.h"
+#include "engine/status/status_view.h"
+#include "templates/template_set.h"
+
+#include <spdlog/spdlog.h>
+
+namespace sunbeam {
+
+// Everything the engine owns, declared in start order (destroyed in reverse).
+struct Engine::Parts {
+  const Config& config;
+  RoleSet roles;
+  SystemClock system_clock;
+  const Clock* clock = nullptr;
+  std::unique_ptr<kafka::EmbeddedCluster> embedded;
+  kafka::ClientSettings settings;
+  kafka::Topics topics;
+  std::optional<Directory> directory;
+  std::shared_ptr<const TemplateSet> templates;
+  std::optional<Connectors> connectors;
+  std::unique_ptr<StatusView> status;
+  std::unique_ptr<kafka::Producer> ingest_producer;
+  std::unique_ptr<Ingest> ingest;
+  std::unique_ptr<FanoutRole> fanout;
+  std::unique_ptr<DispatchRole> dispatch;
+  std::unique_ptr<HttpServer> http;
+  std::uint16_t http_port = 0;
+  bool stopped = false;
+
+  explicit Parts(const Config& c) : config(c) {}
+};
+
+namespace {
+
+Result<void> prepare_kafka(Engine::Parts& p) {
+  p.topics = kafka::Topics::from(p.config);
+  p.settings.overrides = p.config.kafka.client_overrides;
+  if (p.config.kafka.embedded()) {
+    auto cluster = kafka::EmbeddedCluster::start();
+    if (!cluster) return cluster.error();
+    p.embedded = std::move(*cluster);
+    p.settings.bootstrap = p.embedded->bootstrap();
+    for (const auto& t : p.topics.all())
+      if (auto r = p.embedded->create_topic(t, p.config.kafka.partitions); !r) return r.error();
+    spdlog::info("kafka: embedded mock cluster at {}", p.settings.bootstrap);
+    return {};
+  }
+  p.settings.bootstrap = p.config.kafka.brokers;
+  std::vector<kafka::TopicSpec> specs;
+  for (const auto& t : p.topics.all())
+    specs.push_back({t, p.config.kafka.partitions, p.config.kafka.replication_factor, {}});
+  if (auto r = kafka::ensure_topics(p.settings, specs); !r) return r.error();
+  spdlog::info("kafka: {} ({} topics ready, prefix {})", p.settings.bootstrap, specs.size(), p.config.kafka.topic_prefix);
+  return {};
+}
+
+Result<void> prepare_directory(Engine::Parts& p) {
+  auto load = load_directory(p.config.directory, p.config);
+  for (const auto& problem : load.problems) spdlog::warn("directory: {} (row skipped)", problem.to_string());
+  p.directory.emplace(std::move(load.directory));
+  spdlog::info("directory: {} subscribers, {} holdings, {} watchlist entries", p.directory->size(),
+               p.directory->holdings_count(), p.directory->watchlist_count());
+  return {};
+}
+
+Result<void> prepare_delivery(Engine::Parts& p) {
+  auto load = TemplateSet::load(p.config.templates, p.config);
+  if (!load.problems.empty()) {
+    std::string all;
+    for (const auto& problem : load.problems) all += "\n  " + problem.to_string();
+    return make_error("templates", "the templates have problems (run `sunbeam check`):" + all);
+  }
+  p.templates = std::move(load.set);
+  auto connectors = Connectors::build(p.config, ConnectorRegistry::with_builtin_kinds());
+  if (!connectors) return connectors.error();
+  p.connectors.emplace(std::move(*connectors));
+  return {};
+}
+
+Result<void> start_http(Engine::Parts& p, const EngineOptions& options) {
+  HttpServerOptions http;
+  http.listen = options.listen.value_or(p.config.api.listen);
+  http.max_body_bytes = p.config.api.max_body_bytes;
+  p.http = std::make_unique<HttpServer>(http);
+  install_api_routes(*p.http, ApiContext{p.ingest.get(), p.status.get(), p.roles});
+  auto port = p.http->start();
+  if (!port) return port.error();
+  p.http_port = *port;
+  spdlog::info("api: listening on {} (roles {})", http.listen.substr(0, http.listen.rfind(':')) + ":" +
+                                                     std::to_string(*port), p.roles.to_string());
+  return {};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> Engine::start(const Config& config, EngineOptions options) {
+  auto parts = std::make_unique<Parts>(config);
+  Parts& p = *parts;
+  p.roles = options.roles;
+  p.clock = options.clock ? options.clock : &p.system_clock;
+
+  if (auto r = prepare_kafka(p); !r) return r.error();
+  if (p.roles.fanout)
+    if (auto r = prepare_directory(p); !r) return r.error();
+  if (p.roles.dispatch)
+    if (auto r = prepare_delivery(p); !r) return r.error();
+  if (p.roles.api) {
+    p.status = std::make_unique<StatusView>(config, p.settings, p.topics);
+    if (auto r = p.status->start(); !r) return r.error();
+  }
+  if (p.roles.serves_http()) {
+    auto producer = kafka::Producer::create(p.settings, config.kafka.instance_id + "-ingest",
+                                            kafka::Producer::Mode::idempotent);
+    if (!producer) return producer.error();
+    p.ingest_producer = std::move(*producer);
+    p.ingest = std::make_unique<Ingest>(config, *p.ingest_producer, p.topics);
+    auto known = p.ingest->rebuild_index(p.settings);
+    if (!known) return known.error();
+    spdlog::info("ingest: {} event ids already published", *known);
+  }
+  if (p.roles.fanout) {
+    p.fanout = std::make_unique<FanoutRole>(config, *p.directory, p.settings, p.topics, *p.clock);
+    if (auto r = p.fanout->start(); !r) return r.error();
+  }
+  if (p.roles.dispatch) {
+    p.dispatch = std::make_unique<DispatchRole>(config, *p.templates, *p.connectors, p.settings, p.topics, *p.clock);
+    if (auto r = p.dispatch->start(); !r) return r.error();
+  }
+  if (p.roles.serves_http())
+    if (auto r = start_http(p, options); !r) return r.error();
+  return std::unique_ptr<Engine>(new Engine(std::move(parts)));
+}
+
+Engine::Engine(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+Engine::~Engine() { stop(); }
+
+void Engine::stop() {
+  Parts& p = *parts_;
+  if (p.stopped) return;
+  p.stopped = true;
+  if (p.http) p.http->stop();                   // intake first
+  if (p.fanout) p.fanout->stop();               // aborts an open transaction: redone on restart
+  if (p.dispatch) p.dispatch->stop();           // finishes the batch in hand, commits
+  if (p.connectors) p.connectors->stop();
+  if (p.status) p.status->stop();
+  p.ingest.reset();
+  p.ingest_producer.reset();                    // flushes what ingest queued
+}
+
+Ingest* Engine::ingest() { return parts_->ingest.get(); }
+StatusView* Engine::status() { return parts_->status.get(); }
+std::uint16_t Engine::http_port() const { return parts_->http_port; }
+
+}  // namespace sunbeam

@@ -1,0 +1,54 @@
+// The progress of one event's deliveries, per tier and channel, built from
+// `status` records: what `sunbeam status` prints and GET /v1/events/{id} returns.
+#pragma once
+
+#include "engine/core/status_record.h"
+
+#include <boost/json/object.hpp>
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace sunbeam {
+
+struct StateCounts {
+  std::int64_t planned = 0;   // deliveries fanout planned in this group (all of them)
+  std::int64_t digest = 0;    // of which held for the digest
+  std::array<std::int64_t, delivery_state_count> by_state{};  // latest state of each recorded delivery
+  std::map<std::string, std::int64_t> suppressed_by_reason;
+
+  std::int64_t count(DeliveryState s) const { return by_state[std::size_t(s)]; }
+  std::int64_t terminal() const;
+  // Planned for dispatch but with no outcome recorded yet.
+  std::int64_t waiting() const;
+};
+
+struct EventStatus {
+  std::string event_id;
+  std::string event_type;
+  bool fanned_out = false;
+  int fanouts = 0;  // fan-out summaries seen: more than 1 means the event was fanned out twice
+  std::map<std::pair<std::string, std::string>, StateCounts> groups;  // (tier, channel)
+
+  StateCounts totals() const;
+  // Fanned out, and every delivery terminal or held for the digest.
+  bool settled() const;
+  boost::json::object to_json() const;
+};
+
+// Applies status records to an EventStatus; one per event, single-threaded.
+class EventStatusBuilder {
+ public:
+  explicit EventStatusBuilder(std::string event_id);
+  void apply(const FanoutSummary& summary);
+  // `previous` is the delivery's last state, if it had one.
+  void apply(const StatusRecord& record, std::optional<DeliveryState> previous);
+  const EventStatus& status() const { return status_; }
+
+ private:
+  EventStatus status_;
+};
+
+}  // namespace sunbeam

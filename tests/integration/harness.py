@@ -1,0 +1,313 @@
+"""Integration-test harness: runs the real `sunbeam` binary against the real
+Kafka broker that ctest's `kafka` fixture started, with a generated config,
+directory and templates, and reads what it sent from the outbox.
+
+Stdlib only. Every wait is bounded; every process started is stopped.
+"""
+import csv
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter
+
+SUNBEAM = os.environ.get("SUNBEAM_BIN", "sunbeam")
+BROKERS = os.environ.get("SUNBEAM_TEST_BROKERS", "")
+SIGNATURE = "【测试证券】"
+TIERS = ["advisor", "research", "basic"]
+
+# The event types of the test config: audience kind, channels per tier, flags.
+EVENT_TYPES = {
+    "notice": {"audience": "all", "channels": {"advisor": ["sms", "email"], "research": ["sms", "email"], "basic": ["sms"]}},
+    "market_summary": {"audience": "all", "channels": {"advisor": ["sms", "email"], "research": ["email"]}},
+    "risk_alert": {"audience": "holders", "priority": "urgent", "channels": {"advisor": ["sms", "email"], "research": ["sms"]}},
+    "rating_change": {"audience": "holders", "channels": {"advisor": ["sms"], "research": ["sms"]}},
+    "stock_pick_followup": {"audience": "watchers", "digest": True, "channels": {"advisor": ["sms"], "research": ["sms"]}},
+    "allotment_result": {"audience": "explicit", "channels": {"advisor": ["sms"], "research": ["sms"], "basic": ["sms"]}},
+}
+SYMBOLS = ["600519.SH", "000001.SZ", "300750.SZ", "601318.SH", "688981.SH"]
+SURNAMES = "王李张刘陈杨黄赵吴周"
+GIVEN = "伟芳娜敏静丽强磊军洋"
+EN_NAMES = ["Alice Wong", "Brian Lee", "Carol Chen", "David Liu", "Emma Zhang", "Frank Wu"]
+
+
+def require_broker():
+    if not BROKERS:
+        raise SystemExit("SUNBEAM_TEST_BROKERS is not set: run through ctest, whose kafka fixture starts the broker")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def generate_directory(directory, n, seed=7):
+    """Writes subscribers/holdings/watchlist CSVs; returns the rows as dicts."""
+    rng = random.Random(seed)
+    subs, holdings, watch = [], [], []
+    for i in range(n):
+        account = f"T{i:06d}"
+        en = rng.random() < 0.3
+        name = rng.choice(EN_NAMES) if en else rng.choice(SURNAMES) + rng.choice(GIVEN)
+        channels = rng.choice(["sms", "email", "sms+email", "sms+email"])
+        has_mobile = rng.random() > 0.03
+        has_email = rng.random() > 0.05
+        opt_out = rng.choice([""] * 12 + ["email", "sms", "rating_change", "notice;email"])
+        sub = {
+            "account_id": account, "name": name, "tier": TIERS[i % 3],
+            "mobile": f"13{rng.randrange(10**9):09d}" if has_mobile else "",
+            "email": f"user{i}@example.com" if has_email else "",
+            "locale": "en" if en else "zh-CN", "channels": channels,
+            "quiet_hours": "", "timezone": "", "opt_out": opt_out,
+        }
+        # A row must have the address its channels need, or the loader skips it.
+        if "sms" in channels and not sub["mobile"]:
+            sub["channels"] = "email"
+        if "email" in sub["channels"] and not sub["email"]:
+            sub["channels"] = "sms" if sub["mobile"] else None
+        if sub["channels"] is None:
+            sub["mobile"] = f"13{rng.randrange(10**9):09d}"
+            sub["channels"] = "sms"
+        subs.append(sub)
+        for sym in rng.sample(SYMBOLS, rng.randrange(0, 3)):
+            holdings.append((account, sym))
+        for sym in rng.sample(SYMBOLS, rng.randrange(0, 2)):
+            watch.append((account, sym))
+    with open(os.path.join(directory, "subscribers.csv"), "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(subs[0].keys()))
+        w.writeheader()
+        w.writerows(subs)
+    for fname, rows in (("holdings.csv", holdings), ("watchlist.csv", watch)):
+        with open(os.path.join(directory, fname), "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["account_id", "symbol"])
+            w.writerows(rows)
+    return subs, holdings, watch
+
+
+def write_templates(directory):
+    """Templates whose output the oracle below can compute independently."""
+    for locale in ("zh-CN", "en"):
+        os.makedirs(os.path.join(directory, locale), exist_ok=True)
+        for t in EVENT_TYPES:
+            with open(os.path.join(directory, locale, f"{t}.sms.mustache"), "w", encoding="utf-8") as f:
+                f.write(locale + "|{{subscriber.name}}|{{event.id}}|{{title}}{{#lots}}|{{lots}}{{/lots}}\n")
+            with open(os.path.join(directory, locale, f"{t}.email.mustache"), "w", encoding="utf-8") as f:
+                f.write("--- subject ---\n{{event.id}} {{title}}\n--- text ---\n"
+                        + locale + "|{{subscriber.name}}|{{event.id}}|{{title}}\n"
+                        "--- html ---\n<p>{{title}}</p>\n")
+
+
+def expected_text(sub, channel, event, data):
+    text = f"{sub['locale']}|{sub['name']}|{event['id']}|{data.get('title', '')}"
+    if data.get("lots") is not None:
+        text += f"|{data['lots']}"
+    if channel == "sms":
+        return SIGNATURE + text
+    return text
+
+
+def oracle(event, subs, holdings, watch):
+    """What the engine must send for `event`: a Counter of (account, channel, text)."""
+    t = EVENT_TYPES[event["type"]]
+    by_account = {s["account_id"]: s for s in subs}
+    named = {}
+    if "audience" in event and "accounts" in event["audience"]:
+        for a in event["audience"]["accounts"]:
+            if isinstance(a, str):
+                named[a] = {}
+            else:
+                named[a["account"]] = a.get("data", {})
+        candidates = [by_account[a] for a in named if a in by_account]
+    elif t["audience"] == "holders":
+        owners = {a for a, s in holdings if s == event["symbol"]}
+        candidates = [s for s in subs if s["account_id"] in owners]
+    elif t["audience"] == "watchers":
+        owners = {a for a, s in watch if s == event["symbol"]}
+        candidates = [s for s in subs if s["account_id"] in owners]
+    else:
+        candidates = subs
+    tiers = event.get("audience", {}).get("tiers")
+    urgent = event.get("priority", t.get("priority", "normal")) == "urgent"
+    out = Counter()
+    for s in candidates:
+        if tiers and s["tier"] not in tiers:
+            continue
+        channels = t["channels"].get(s["tier"], [])
+        for ch in channels:
+            if ch not in s["channels"].split("+"):
+                continue
+            refused = s["opt_out"].split(";") if s["opt_out"] else []
+            if ch in refused or event["type"] in refused:
+                continue
+            if not (s["mobile"] if ch == "sms" else s["email"]):
+                continue
+            if t.get("digest") and not urgent:
+                continue
+            data = dict(event.get("data", {}))
+            data.update(named.get(s["account_id"], {}))
+            out[(s["account_id"], ch, expected_text(s, ch, event, data))] += 1
+    return out
+
+
+class Engine:
+    """One sunbeam process with its own config, topics and outbox."""
+
+    def __init__(self, workdir, subscribers=0, seed=7, extra_yaml=""):
+        require_broker()
+        self.workdir = workdir
+        self.port = free_port()
+        self.prefix = f"it-{uuid.uuid4().hex[:8]}."
+        self.outbox = os.path.join(workdir, "outbox", "outbox.ndjson")
+        self.proc = None
+        self.log = open(os.path.join(workdir, "engine.log"), "ab")
+        write_templates(os.path.join(workdir, "templates"))
+        if subscribers:
+            self.subs, self.holdings, self.watch = generate_directory(workdir, subscribers, seed)
+        self.config = os.path.join(workdir, "sunbeam.yaml")
+        with open(self.config, "w", encoding="utf-8") as f:
+            f.write(self._yaml() + extra_yaml)
+
+    def _yaml(self):
+        lines = [
+            "kafka:",
+            f"  brokers: {BROKERS}",
+            f"  topic_prefix: \"{self.prefix}\"",
+            "  partitions: 3",
+            f"  instance_id: {self.prefix}engine",
+            "tiers: [advisor, research, basic]",
+            "event_types:",
+        ]
+        for name, t in EVENT_TYPES.items():
+            lines.append(f"  {name}:")
+            lines.append(f"    audience: {t['audience']}")
+            if "priority" in t:
+                lines.append(f"    priority: {t['priority']}")
+            if t.get("digest"):
+                lines.append("    digest: true")
+            lines.append("    symbol_required: false")
+            lines.append("    channels:")
+            for tier, chans in t["channels"].items():
+                lines.append(f"      {tier}: [{', '.join(chans)}]")
+        lines += [
+            "templates: templates",
+            "connectors:",
+            "  - name: outbox",
+            "    kind: outbox",
+            "    dir: outbox",
+            "routing:",
+            "  sms: { connector: outbox }",
+            "  email: { connector: outbox }",
+            "defaults: { locale: zh-CN, timezone: Asia/Shanghai }",
+            f"sms: {{ signature: \"{SIGNATURE}\", signature_position: prefix, max_parts: 10 }}",
+            f"api: {{ listen: \"127.0.0.1:{self.port}\", max_body: 256KiB }}",
+            "storage: storage",
+            "directory: { subscribers: subscribers.csv, holdings: holdings.csv, watchlist: watchlist.csv }",
+            "",
+        ]
+        return "\n".join(lines)
+
+    @property
+    def api(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout=90):
+        self.proc = subprocess.Popen([SUNBEAM, "--config", self.config, "--log-level", "info", "run"],
+                                     stdout=self.log, stderr=self.log, cwd=self.workdir)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"sunbeam exited with {self.proc.returncode} at start; see {self.log.name}")
+            try:
+                status, _ = self.request("GET", "/readyz")
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError(f"sunbeam not ready within {timeout} s; see {self.log.name}")
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self, timeout=60):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                code = self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("sunbeam did not stop within %d s of SIGTERM" % timeout)
+            return code
+        return self.proc.returncode if self.proc else None
+
+    def request(self, method, path, body=None, content_type="application/json"):
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        req = urllib.request.Request(self.api + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", content_type)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def publish(self, events):
+        return self.request("POST", "/v1/events", json.dumps(events, ensure_ascii=False))
+
+    def status(self, event_id):
+        status, body = self.request("GET", f"/v1/events/{event_id}")
+        return body if status == 200 else None
+
+    def wait_settled(self, event_ids, timeout=180):
+        deadline = time.time() + timeout
+        pending = set(event_ids)
+        while pending and time.time() < deadline:
+            for eid in list(pending):
+                s = self.status(eid)
+                if s and s.get("settled"):
+                    pending.discard(eid)
+            if pending:
+                time.sleep(0.5)
+        if pending:
+            raise AssertionError(f"not settled within {timeout} s: {sorted(pending)}")
+
+    def outbox_lines(self):
+        if not os.path.exists(self.outbox):
+            return []
+        with open(self.outbox, encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def close(self):
+        try:
+            self.stop()
+        finally:
+            self.log.close()
+
+
+def workdir(name):
+    base = os.environ.get("SUNBEAM_TEST_TMP") or tempfile.gettempdir()
+    path = os.path.join(base, f"sunbeam-{name}-{uuid.uuid4().hex[:6]}")
+    os.makedirs(path)
+    return path
+
+
+def cleanup(path):
+    if os.environ.get("SUNBEAM_KEEP_TEST_FILES") != "1":
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def summary_line(passed, failed):
+    # The plain closing line CI reads from any runner.
+    print(f"{passed} passed, {failed} failed")

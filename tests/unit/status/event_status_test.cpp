@@ -1,0 +1,56 @@
+#include "engine/status/event_status.h"
+
+#include "tests/support/doctest_result.h"
+
+#include <doctest/doctest.h>
+
+using namespace sunbeam;
+
+namespace {
+
+StatusRecord record(std::string id, DeliveryState state, std::string reason = {}) {
+  StatusRecord r;
+  r.delivery_id = std::move(id);
+  r.event_id = "e";
+  r.tier = "basic";
+  r.channel = "sms";
+  r.state = state;
+  r.reason = std::move(reason);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("an event settles when every planned delivery is terminal or held for the digest") {
+  EventStatusBuilder b("e");
+  CHECK_FALSE(b.status().settled());
+  b.apply(record("s1", DeliveryState::suppressed, "opt_out"), std::nullopt);
+  b.apply(FanoutSummary{"e", "notice", {{"basic", "sms", 2, 1, 1}}, 0});
+  const auto& s = b.status();
+  CHECK(s.fanned_out);
+  CHECK(s.fanouts == 1);
+  CHECK_FALSE(s.settled());
+  CHECK(s.totals().planned == 4);
+  CHECK(s.totals().waiting() == 2);
+
+  b.apply(record("d1", DeliveryState::sent), std::nullopt);
+  CHECK_FALSE(b.status().settled());
+  b.apply(record("d2", DeliveryState::deferred), std::nullopt);
+  CHECK_FALSE(b.status().settled());  // deferred is not terminal
+  b.apply(record("d2", DeliveryState::sent), DeliveryState::deferred);
+  CHECK(b.status().settled());
+  const auto t = b.status().totals();
+  CHECK(t.count(DeliveryState::sent) == 2);
+  CHECK(t.count(DeliveryState::deferred) == 0);
+  CHECK(t.suppressed_by_reason.at("opt_out") == 1);
+  CHECK(t.waiting() == 0);
+
+  // A re-sent delivery (dispatch after a crash) does not count twice.
+  b.apply(record("d1", DeliveryState::sent), DeliveryState::sent);
+  CHECK(b.status().totals().count(DeliveryState::sent) == 2);
+
+  const auto json = b.status().to_json();
+  CHECK(json.at("settled").as_bool());
+  CHECK(json.at("totals").as_object().at("sent").as_int64() == 2);
+  CHECK(json.at("groups").as_array().size() == 1);
+}
