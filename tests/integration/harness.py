@@ -183,7 +183,7 @@ class Engine:
             f"  brokers: {BROKERS}",
             f"  topic_prefix: \"{self.prefix}\"",
             "  partitions: 3",
-            f"  instance_id: {self.prefix}engine",
+            f"  instance_id: {self.prefix.rstrip('.')}-engine",
             "tiers: [advisor, research, basic]",
             "event_types:",
         ]
