@@ -32,6 +32,15 @@ def main():
         engine.start()
         status, body = engine.publish(evs)
         assert status == 202, body
+        # First kill: during the fan-out itself, before its transaction commits.
+        time.sleep(0.3)
+        fanned = sum(1 for e in evs if (engine.status(e["id"]) or {}).get("fanned_out"))
+        lines_at_kill = len(engine.outbox_lines())
+        engine.kill()
+        kills_done += 1
+        print(f"  kill 0: SIGKILL 0.3 s after publishing, {fanned} of {EVENTS} fan-outs committed, "
+              f"{lines_at_kill} messages in the outbox")
+        engine.start()
         # Kill while work is in flight: as soon as the outbox starts to fill,
         # and again a little further on, each time with fan-outs unfinished.
         for k in range(KILLS):
