@@ -1,0 +1,130 @@
+#include "config/config.h"
+#include "engine/directory/directory.h"
+#include "tests/support/source_dir.h"
+#include "tests/support/test_config.h"
+
+#include <doctest/doctest.h>
+
+#include <sstream>
+
+using namespace sunbeam;
+
+namespace {
+
+const std::string header = "account_id,name,tier,mobile,email,locale,channels,quiet_hours,timezone,opt_out\n";
+
+DirectoryLoad load(const std::string& subscribers, const std::string& holdings = "",
+                   const std::string& watchlist = "") {
+  static const Config config = test::small_config();
+  std::istringstream s(subscribers), h(holdings), w(watchlist);
+  DirectorySources src;
+  src.subscribers = &s;
+  if (!holdings.empty()) src.holdings = &h;
+  if (!watchlist.empty()) src.watchlist = &w;
+  return load_directory(src, config);
+}
+
+bool has_problem(const DirectoryLoad& d, const std::string& file, int line, const std::string& words) {
+  for (const auto& p : d.problems)
+    if (p.file == file && p.line == line && p.what.find(words) != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("good rows load, with normalised mobiles and parsed preferences") {
+  auto d = load(header +
+                "A1,张伟,advisor,13800000001,a1@example.com,zh-CN,sms+email,22:00-07:30,Asia/Shanghai,email;stock_pick\n"
+                "B1,Alice Wong,basic,+447700900123,,en,sms,,,\n");
+  REQUIRE(d.problems.empty());
+  REQUIRE(d.directory.size() == 2);
+  const Subscriber* a = d.directory.find("A1");
+  REQUIRE(a);
+  CHECK(a->name == "张伟");
+  CHECK(a->mobile == "+8613800000001");
+  CHECK(a->tier == 0);
+  CHECK(a->channels.contains(Channel::email));
+  CHECK(a->quiet_hours == QuietHours{1320, 450});
+  CHECK(a->opt_out_channels.contains(Channel::email));
+  CHECK(a->opted_out_of(5));  // stock_pick is type 5 in the test config
+  CHECK_FALSE(a->opted_out_of(0));
+  CHECK(d.directory.find("B1")->mobile == "+447700900123");
+  CHECK(d.directory.in_tier(2).size() == 1);
+  CHECK(d.directory.find("nobody") == nullptr);
+}
+
+TEST_CASE("each bad field is reported with its line and the row skipped, the others kept") {
+  auto d = load(header +
+                "OK1,好,basic,13800000001,,zh-CN,sms,,,\n"                 // 2
+                "X2,坏,gold,13800000002,,zh-CN,sms,,,\n"                   // 3 tier
+                "X3,坏,basic,12345,,zh-CN,sms,,,\n"                        // 4 mobile
+                "X4,坏,basic,13800000004,not-an-email,zh-CN,email,,,\n"    // 5 email
+                "X5,坏,basic,13800000005,,fr,sms,,,\n"                     // 6 locale
+                "X6,坏,basic,13800000006,,zh-CN,fax,,,\n"                  // 7 channels
+                "X7,坏,basic,,x7@example.com,zh-CN,sms,,,\n"               // 8 sms without mobile
+                "X8,坏,basic,13800000008,,zh-CN,sms,9pm-7am,,\n"           // 9 quiet hours
+                "X9,坏,basic,13800000009,,zh-CN,sms,,Mars/Olympus,\n"      // 10 timezone
+                "X10,坏,basic,13800000010,,zh-CN,sms,,,horoscope\n"        // 11 opt_out
+                "X 11,坏,basic,13800000011,,zh-CN,sms,,,\n"                // 12 account id
+                "OK1,重复,basic,13800000012,,zh-CN,sms,,,\n"               // 13 duplicate
+                "X13,short,basic\n"                                        // 14 field count
+                "OK2,好,research,13800000014,,en,sms,,,\n");               // 15
+  CHECK(d.directory.size() == 2);
+  CHECK(d.directory.find("OK2"));
+  const std::string f = "subscribers.csv";
+  CHECK(has_problem(d, f, 3, "tier \"gold\" is not one of advisor, research, basic"));
+  CHECK(has_problem(d, f, 4, "mobile"));
+  CHECK(has_problem(d, f, 5, "email"));
+  CHECK(has_problem(d, f, 6, "locale"));
+  CHECK(has_problem(d, f, 7, "channels"));
+  CHECK(has_problem(d, f, 8, "no mobile"));
+  CHECK(has_problem(d, f, 9, "quiet_hours"));
+  CHECK(has_problem(d, f, 10, "timezone"));
+  CHECK(has_problem(d, f, 11, "horoscope"));
+  CHECK(has_problem(d, f, 12, "account_id"));
+  CHECK(has_problem(d, f, 13, "already appears on line 2"));
+  CHECK(has_problem(d, f, 14, "expected 10 fields"));
+  CHECK(d.problems.size() == 12);
+}
+
+TEST_CASE("quoted fields may hold commas, quotes and newlines; lines stay right") {
+  auto d = load("\xEF\xBB\xBF" + header +
+                "Q1,\"Wong, Alice \"\"Ali\"\"\",basic,13800000001,,en,sms,,,\n"
+                "Q2,\"two\nlines\",basic,13800000002,,en,sms,,,\n"
+                "Q3,坏,gold,13800000003,,zh-CN,sms,,,\n"
+                "Q4,\"unclosed,basic,13800000004,,en,sms,,,\n");
+  CHECK(d.directory.find("Q1")->name == "Wong, Alice \"Ali\"");
+  CHECK(d.directory.find("Q2")->name == "two\nlines");
+  CHECK(has_problem(d, "subscribers.csv", 5, "gold"));  // line 5: Q2 took lines 3 and 4
+  CHECK(has_problem(d, "subscribers.csv", 6, "not closed"));
+  CHECK(d.directory.size() == 2);
+}
+
+TEST_CASE("a wrong header is reported on line 1 and nothing loads") {
+  auto d = load("account,name,tier\nA1,x,basic\n");
+  CHECK(d.directory.size() == 0);
+  CHECK(has_problem(d, "subscribers.csv", 1, "header"));
+}
+
+TEST_CASE("holdings and watchlists: indexes by symbol, bad rows named") {
+  auto d = load(header + "A1,a,advisor,13800000001,,zh-CN,sms,,,\nB1,b,basic,13800000002,,zh-CN,sms,,,\n",
+                "account_id,symbol\nA1,600519.SH\nB1,600519.SH\nB1,000001.SZ\nZZ,600519.SH\nA1,600519\nA1,600519.SH\n",
+                "account_id,symbol\nB1,300750.SZ\n");
+  CHECK(d.directory.holders("600519.SH").size() == 2);  // the repeated A1 row counts once
+  CHECK(d.directory.holders("000001.SZ").size() == 1);
+  CHECK(d.directory.holders("688981.SH").empty());
+  CHECK(d.directory.watchers("300750.SZ").size() == 1);
+  CHECK(d.directory.at(d.directory.watchers("300750.SZ")[0]).account == "B1");
+  CHECK(d.directory.holdings_count() == 3);
+  CHECK(has_problem(d, "holdings.csv", 5, "ZZ"));
+  CHECK(has_problem(d, "holdings.csv", 6, "security code"));
+}
+
+TEST_CASE("the shipped sample directory loads cleanly") {
+  auto config = load_config(test::source_dir() / "config" / "sample" / "sunbeam.yaml");
+  REQUIRE(config.config);
+  auto d = load_directory(config.config->directory, *config.config);
+  for (const auto& p : d.problems) FAIL(p.to_string());
+  CHECK(d.directory.size() == 36);
+  CHECK(d.directory.holdings_count() > 20);
+}
