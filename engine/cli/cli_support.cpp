@@ -1,5 +1,8 @@
 #include "engine/cli/cli_support.h"
 
+#include "engine/core/json_fields.h"
+#include "engine/net/http_client.h"
+
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -45,6 +48,22 @@ std::vector<std::string> api_headers() {
   if (const char* token = std::getenv("SUNBEAM_TOKEN"); token && *token)
     headers.push_back(std::string("Authorization: Bearer ") + token);
   return headers;
+}
+
+Result<ApiAnswer> call_api(const std::string& method, const std::string& url, const std::string& body) {
+  HttpCall call;
+  call.method = method;
+  call.url = url;
+  call.body = body;
+  if (!body.empty()) call.content_type = "application/json";
+  call.headers = api_headers();
+  auto response = http_call(call);
+  if (!response) return response.error();
+  auto parsed = json_fields::parse_object(response->body, "api", "the answer of " + url);
+  if (!parsed)
+    return make_error("api", "the API at " + url + " answered " + std::to_string(response->status) +
+                                 " with a body that is not JSON");
+  return ApiAnswer{response->status, std::move(*parsed)};
 }
 
 std::optional<std::string> read_input(const std::string& file) {

@@ -3,6 +3,9 @@
 #pragma once
 
 #include "config/config.h"
+#include "engine/core/result.h"
+
+#include <boost/json/object.hpp>
 #include "engine/cli/commands.h"
 
 #include <filesystem>
@@ -23,6 +26,14 @@ void report_error(const std::string& message);
 // http://127.0.0.1:8080; the bearer token from $SUNBEAM_TOKEN.
 std::string api_base(const GlobalOptions& g, const std::string& api_flag);
 std::vector<std::string> api_headers();
+
+// Calls the engine's API and reads its JSON answer; an unreachable API or an
+// answer that is not JSON is an error that says so.
+struct ApiAnswer {
+  long status = 0;
+  boost::json::object body;
+};
+Result<ApiAnswer> call_api(const std::string& method, const std::string& url, const std::string& body = {});
 
 // Reads a whole file, or stdin for "-".
 std::optional<std::string> read_input(const std::string& file);

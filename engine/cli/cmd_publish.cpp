@@ -3,9 +3,7 @@
 // was not accepted.
 #include "engine/cli/cli_support.h"
 #include "engine/cli/commands.h"
-#include "engine/net/http_client.h"
-
-#include <boost/json/parse.hpp>
+#include "engine/core/json_fields.h"
 
 #include <iostream>
 
@@ -13,20 +11,16 @@ namespace sunbeam::cli {
 namespace {
 
 namespace json = boost::json;
-
-std::string str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
+using json_fields::string_or;
 
 // One result object of the API: {"id","status","error":{...}}. True when it counts as success.
 bool print_result(const json::object& r) {
-  const auto status = str(r, "status");
-  std::cout << (str(r, "id").empty() ? "(no id)" : str(r, "id")) << ": " << status;
+  const auto status = string_or(r, "status");
+  std::cout << (string_or(r, "id").empty() ? "(no id)" : string_or(r, "id")) << ": " << status;
   if (const auto* e = r.if_contains("error"); e && e->is_object()) {
     const auto& eo = e->get_object();
-    std::cout << ": " << str(eo, "message");
-    if (!str(eo, "field").empty()) std::cout << " [" << str(eo, "field") << "]";
+    std::cout << ": " << string_or(eo, "message");
+    if (!string_or(eo, "field").empty()) std::cout << " [" << string_or(eo, "field") << "]";
   }
   std::cout << "\n";
   return status == "accepted" || status == "duplicate";
@@ -40,25 +34,12 @@ int publish(const GlobalOptions& g, const PublishOptions& o) {
     report_error(o.file + ": cannot read the file");
     return exit_user_error;
   }
-  const auto base = api_base(g, o.api);
-  HttpCall call;
-  call.method = "POST";
-  call.url = base + "/v1/events";
-  call.body = *body;
-  call.content_type = "application/json";
-  call.headers = api_headers();
-  auto response = http_call(call);
-  if (!response) {
-    report_error(response.error().message);
+  auto answer = call_api("POST", api_base(g, o.api) + "/v1/events", *body);
+  if (!answer) {
+    report_error(answer.error().message);
     return exit_user_error;
   }
-  boost::system::error_code ec;
-  auto answer = json::parse(response->body, ec);
-  if (ec || !answer.is_object()) {
-    report_error("the API at " + base + " answered " + std::to_string(response->status) + " with a body that is not JSON");
-    return exit_user_error;
-  }
-  const auto& o_answer = answer.get_object();
+  const auto& o_answer = answer->body;
   bool all_ok = true;
   if (const auto* results = o_answer.if_contains("results"); results && results->is_array()) {
     for (const auto& r : results->get_array())

@@ -1,5 +1,7 @@
 #include "engine/cli/status_table.h"
 
+#include "engine/core/json_fields.h"
+
 #include <boost/json/value.hpp>
 
 #include <algorithm>
@@ -11,15 +13,8 @@ namespace {
 
 namespace json = boost::json;
 
-std::string str(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-std::int64_t num(const json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v && v->is_int64() ? v->get_int64() : v && v->is_uint64() ? std::int64_t(v->get_uint64()) : 0;
-}
+using json_fields::string_or;
+std::int64_t num(const json::object& o, std::string_view key) { return json_fields::int_or(o, key); }
 
 std::string reasons(const json::object& counts) {
   std::string out;
@@ -60,7 +55,7 @@ class Table {
 }  // namespace
 
 void print_event_status(std::ostream& out, const json::object& status) {
-  out << "event " << str(status, "event_id") << " (" << str(status, "event_type") << ")";
+  out << "event " << string_or(status, "event_id") << " (" << string_or(status, "event_type") << ")";
   const auto* fanned = status.if_contains("fanned_out");
   if (fanned && fanned->is_bool() && !fanned->get_bool()) out << ": not fanned out yet";
   const auto* settled = status.if_contains("settled");
@@ -78,7 +73,7 @@ void print_event_status(std::ostream& out, const json::object& status) {
     for (const auto& g : groups->get_array())
       if (g.is_object()) {
         const auto& go = g.get_object();
-        row(str(go, "tier").empty() ? "-" : str(go, "tier"), str(go, "channel").empty() ? "-" : str(go, "channel"), go);
+        row(string_or(go, "tier").empty() ? "-" : string_or(go, "tier"), string_or(go, "channel").empty() ? "-" : string_or(go, "channel"), go);
       }
   if (const auto* totals = status.if_contains("totals"); totals && totals->is_object()) row("all", "all", totals->get_object());
   t.print(out);
@@ -89,14 +84,14 @@ void print_demo_table(std::ostream& out, const std::vector<json::object>& status
   for (const auto& s : statuses) {
     const auto* groups = s.if_contains("groups");
     if (!groups || !groups->is_array() || groups->get_array().empty()) {
-      t.add({str(s, "event_id"), str(s, "event_type"), "-", "-", "0", "0", "0", "0"});
+      t.add({string_or(s, "event_id"), string_or(s, "event_type"), "-", "-", "0", "0", "0", "0"});
       continue;
     }
     for (const auto& g : groups->get_array()) {
       if (!g.is_object()) continue;
       const auto& go = g.get_object();
-      const auto tier = str(go, "tier"), channel = str(go, "channel");
-      t.add({str(s, "event_id"), str(s, "event_type"), tier.empty() ? "-" : tier, channel.empty() ? "-" : channel,
+      const auto tier = string_or(go, "tier"), channel = string_or(go, "channel");
+      t.add({string_or(s, "event_id"), string_or(s, "event_type"), tier.empty() ? "-" : tier, channel.empty() ? "-" : channel,
              std::to_string(num(go, "sent")), std::to_string(num(go, "suppressed")), std::to_string(num(go, "digest")),
              std::to_string(num(go, "failed"))});
     }

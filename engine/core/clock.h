@@ -3,10 +3,15 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 
 namespace sunbeam {
 
 using SystemTime = std::chrono::system_clock::time_point;
+
+inline std::int64_t unix_ms(SystemTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
 
 class Clock {
  public:

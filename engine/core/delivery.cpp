@@ -2,7 +2,6 @@
 
 #include "engine/core/json_fields.h"
 
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <openssl/sha.h>
 
@@ -65,10 +64,9 @@ json::object to_json(const Delivery& d) {
 std::string serialize(const Delivery& d) { return json::serialize(to_json(d)); }
 
 Result<Delivery> parse_delivery(std::string_view text) {
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  if (ec || !v.is_object()) return make_error("malformed_delivery", "a delivery record is not a JSON object");
-  const auto& o = v.get_object();
+  auto parsed = parse_object(text, "malformed_delivery", "a delivery record");
+  if (!parsed) return parsed.error();
+  const auto& o = *parsed;
   Delivery d;
   d.delivery_id = string_or(o, "delivery_id");
   d.event_id = string_or(o, "event_id");

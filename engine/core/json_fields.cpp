@@ -1,6 +1,15 @@
 #include "engine/core/json_fields.h"
 
+#include <boost/json/parse.hpp>
+
 namespace sunbeam::json_fields {
+
+Result<boost::json::object> parse_object(std::string_view text, std::string_view code, std::string_view what) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  if (ec || !v.is_object()) return make_error(std::string(code), std::string(what) + " is not a JSON object");
+  return std::move(v.get_object());
+}
 
 std::string string_or(const boost::json::object& o, std::string_view key, std::string_view fallback) {
   const auto* v = o.if_contains(key);

@@ -4,6 +4,8 @@
 // their schema is checked by the tests that round-trip them.
 #pragma once
 
+#include "engine/core/result.h"
+
 #include <boost/json/object.hpp>
 
 #include <cstdint>
@@ -11,6 +13,9 @@
 #include <string_view>
 
 namespace sunbeam::json_fields {
+
+// Parses `text` as one JSON object; `what` names it in the error.
+Result<boost::json::object> parse_object(std::string_view text, std::string_view code, std::string_view what);
 
 std::string string_or(const boost::json::object& o, std::string_view key, std::string_view fallback = {});
 std::int64_t int_or(const boost::json::object& o, std::string_view key, std::int64_t fallback = 0);

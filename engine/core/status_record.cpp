@@ -2,7 +2,6 @@
 
 #include "engine/core/json_fields.h"
 
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <array>
@@ -66,10 +65,9 @@ std::string serialize(const FanoutSummary& s) {
 }
 
 Result<StatusTopicRecord> parse_status_record(std::string_view text) {
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  if (ec || !v.is_object()) return make_error("malformed_status", "a status record is not a JSON object");
-  const auto& o = v.get_object();
+  auto parsed = parse_object(text, "malformed_status", "a status record");
+  if (!parsed) return parsed.error();
+  const auto& o = *parsed;
   StatusTopicRecord out;
   const auto kind = string_or(o, "record");
   if (kind == "fanout") {

@@ -10,10 +10,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::int64_t unix_ms(SystemTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 // Counts outstanding sends of a batch; the consumer thread waits on it.
 class Countdown {
  public:

@@ -9,10 +9,6 @@ using namespace std::chrono_literals;
 constexpr std::size_t events_per_transaction = 50;
 constexpr auto txn_timeout = 60s;
 
-std::int64_t unix_ms(SystemTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 }  // namespace
 
 FanoutRole::FanoutRole(const Config& config, const Directory& directory, kafka::ClientSettings settings,

@@ -308,6 +308,21 @@ def cleanup(path):
         shutil.rmtree(path, ignore_errors=True)
 
 
+def run_tests(tests):
+    """Runs (name, callable) pairs; an AssertionError fails one test, not the rest.
+    Returns (passed, failed)."""
+    passed = failed = 0
+    for name, test in tests:
+        try:
+            test()
+            passed += 1
+            print(f"PASS {name}")
+        except AssertionError as e:
+            failed += 1
+            print(f"FAIL {name}: {e}")
+    return passed, failed
+
+
 def summary_line(passed, failed):
     # The plain closing line CI reads from any runner.
     print(f"{passed} passed, {failed} failed")

@@ -110,23 +110,15 @@ def test_publish_reports_each_event(path):
 
 def main():
     path = h.workdir("cli")
-    passed = failed = 0
-    tests = [
-        (test_usage_errors_exit_2, ()),
-        (test_check_accepts_the_sample, (os.path.join(path, "a"),)),
-        (test_check_reports_every_problem_with_file_and_line, (os.path.join(path, "b"),)),
-        (test_publish_reports_each_event, (os.path.join(path, "c"),)),
-    ]
-    for test, args in tests:
-        for a in args:
-            os.makedirs(a, exist_ok=True)
-        try:
-            test(*args)
-            passed += 1
-            print(f"PASS {test.__name__}")
-        except AssertionError as e:
-            failed += 1
-            print(f"FAIL {test.__name__}: {e}")
+    for sub in ("a", "b", "c"):
+        os.makedirs(os.path.join(path, sub))
+    passed, failed = h.run_tests([
+        ("test_usage_errors_exit_2", test_usage_errors_exit_2),
+        ("test_check_accepts_the_sample", lambda: test_check_accepts_the_sample(os.path.join(path, "a"))),
+        ("test_check_reports_every_problem_with_file_and_line",
+         lambda: test_check_reports_every_problem_with_file_and_line(os.path.join(path, "b"))),
+        ("test_publish_reports_each_event", lambda: test_publish_reports_each_event(os.path.join(path, "c"))),
+    ])
     if not failed:
         h.cleanup(path)
     else:

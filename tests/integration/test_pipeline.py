@@ -110,19 +110,14 @@ def test_bad_input_is_refused_clearly(engine):
 def main():
     path = h.workdir("pipeline")
     engine = h.Engine(path, subscribers=SUBSCRIBERS)
-    passed = failed = 0
+    passed, failed = 0, 1
     try:
         engine.start()
-        for test in (test_outbox_matches_the_oracle, test_duplicates_and_conflicts, test_bad_input_is_refused_clearly):
-            try:
-                test(engine)
-                passed += 1
-                print(f"PASS {test.__name__}")
-            except AssertionError as e:
-                failed += 1
-                print(f"FAIL {test.__name__}: {e}")
+        passed, failed = h.run_tests([(t.__name__, lambda t=t: t(engine)) for t in
+                                      (test_outbox_matches_the_oracle, test_duplicates_and_conflicts,
+                                       test_bad_input_is_refused_clearly)])
     finally:
-        code = engine.close()
+        engine.close()
     if failed == 0:
         h.cleanup(path)
     else:
