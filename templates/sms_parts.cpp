@@ -1,96 +1,96 @@
 #include "templates/sms_parts.h"
 
+#include "templates/utf8.h"
+
 #include <algorithm>
 #include <array>
+#include <vector>
 
 namespace sunbeam {
 namespace {
 
-// The GSM 03.38 default alphabet and its extension table, as Unicode code
-// points (hand-written: no Debian library counts SMS parts).
-constexpr std::array<char32_t, 128> gsm_basic{
+// The GSM 03.38 default alphabet (escape 0x1B excluded: it is not a
+// character) and its extension table, as Unicode code points. Hand-written:
+// no Debian library counts SMS parts.
+constexpr std::array<char32_t, 127> gsm_default_alphabet{
     U'@', U'£', U'$', U'¥', U'è', U'é', U'ù', U'ì', U'ò', U'Ç', U'\n', U'Ø', U'ø', U'\r', U'Å', U'å',
-    U'Δ', U'_', U'Φ', U'Γ', U'Λ', U'Ω', U'Π', U'Ψ', U'Σ', U'Θ', U'Ξ', 0x1B, U'Æ', U'æ', U'ß', U'É',
+    U'Δ', U'_', U'Φ', U'Γ', U'Λ', U'Ω', U'Π', U'Ψ', U'Σ', U'Θ', U'Ξ', U'Æ', U'æ', U'ß', U'É',
     U' ', U'!', U'"', U'#', U'¤', U'%', U'&', U'\'', U'(', U')', U'*', U'+', U',', U'-', U'.', U'/',
     U'0', U'1', U'2', U'3', U'4', U'5', U'6', U'7', U'8', U'9', U':', U';', U'<', U'=', U'>', U'?',
     U'¡', U'A', U'B', U'C', U'D', U'E', U'F', U'G', U'H', U'I', U'J', U'K', U'L', U'M', U'N', U'O',
     U'P', U'Q', U'R', U'S', U'T', U'U', U'V', U'W', U'X', U'Y', U'Z', U'Ä', U'Ö', U'Ñ', U'Ü', U'§',
     U'¿', U'a', U'b', U'c', U'd', U'e', U'f', U'g', U'h', U'i', U'j', U'k', U'l', U'm', U'n', U'o',
     U'p', U'q', U'r', U's', U't', U'u', U'v', U'w', U'x', U'y', U'z', U'ä', U'ö', U'ñ', U'ü', U'à'};
-constexpr std::array<char32_t, 10> gsm_extension{U'\f', U'^', U'{', U'}', U'\\', U'[', U'~', U']', U'|', U'€'};
+static_assert(std::find(gsm_default_alphabet.begin(), gsm_default_alphabet.end(), U'\0') == gsm_default_alphabet.end(),
+              "the table is short of an entry (zero-filled)");
+constexpr std::array<char32_t, 10> gsm_extension_table{U'\f', U'^', U'{', U'}', U'\\', U'[', U'~', U']', U'|', U'€'};
 
-// Decodes UTF-8; an invalid byte counts as U+FFFD (it forces UCS-2, as a
-// gateway would have to replace it with something outside GSM-7).
-template <class F>
-void for_each_code_point(std::string_view s, F&& f) {
-  for (std::size_t i = 0; i < s.size();) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    int len = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
-    if (len == 0 || i + std::size_t(len) > s.size()) {
-      f(char32_t(0xFFFD));
-      ++i;
-      continue;
-    }
-    char32_t cp = len == 1 ? b : b & (0x3F >> (len - 1));
-    bool ok = true;
-    for (int k = 1; k < len; ++k) {
-      const auto c = static_cast<unsigned char>(s[i + std::size_t(k)]);
-      if ((c & 0xC0) != 0x80) ok = false;
-      cp = (cp << 6) | (c & 0x3F);
-    }
-    f(ok ? cp : char32_t(0xFFFD));
-    i += ok ? std::size_t(len) : 1;
-  }
+template <std::size_t N>
+bool contains(const std::array<char32_t, N>& table, char32_t cp) {
+  return std::find(table.begin(), table.end(), cp) != table.end();
 }
 
-int parts_for(int units, int single, int per_part) {
-  if (units <= single) return 1;
-  return (units + per_part - 1) / per_part;
+// Septets of one character in GSM-7, or 0 when GSM-7 cannot carry it.
+int gsm7_septets(char32_t cp) {
+  if (contains(gsm_default_alphabet, cp)) return 1;
+  if (contains(gsm_extension_table, cp)) return 2;
+  return 0;
+}
+
+int utf16_units(char32_t cp) { return cp > 0xFFFF ? 2 : 1; }
+
+// How many parts the characters (each `units` wide) need: one message when
+// they fit `single`, else parts of `per_part`, a character never straddling
+// two parts.
+int parts_needed(const std::vector<int>& units, int total, int single, int per_part) {
+  if (total <= single) return 1;
+  int parts = 1, used = 0;
+  for (int u : units) {
+    if (used + u > per_part) {
+      ++parts;
+      used = 0;
+    }
+    used += u;
+  }
+  return parts;
+}
+
+// Joining the opt-out suffix: Chinese runs on, anything else gets a space.
+bool needs_space_between(std::string_view left, std::string_view right) {
+  if (left.empty() || right.empty()) return false;
+  const char32_t last = utf8::code_point_before(left, left.size());
+  const char32_t first = utf8::code_point_at(right, 0);
+  if (last == U' ' || first == U' ') return false;
+  return !(utf8::is_wide_cjk(last) && utf8::is_wide_cjk(first));
 }
 
 }  // namespace
 
 SmsParts count_sms_parts(std::string_view utf8) {
-  int septets = 0, utf16 = 0;
-  bool gsm = true;
-  for_each_code_point(utf8, [&](char32_t cp) {
-    utf16 += cp > 0xFFFF ? 2 : 1;
-    if (!gsm) return;
-    if (std::find(gsm_basic.begin(), gsm_basic.end(), cp) != gsm_basic.end() && cp != 0x1B) septets += 1;
-    else if (std::find(gsm_extension.begin(), gsm_extension.end(), cp) != gsm_extension.end()) septets += 2;
-    else gsm = false;
+  std::vector<int> septets, code_units;
+  int septet_total = 0, code_unit_total = 0;
+  bool fits_gsm7 = true;
+  utf8::for_each_code_point(utf8, [&](char32_t cp) {
+    code_units.push_back(utf16_units(cp));
+    code_unit_total += code_units.back();
+    if (!fits_gsm7) return;
+    const int s = gsm7_septets(cp);
+    fits_gsm7 = s > 0;
+    septets.push_back(s);
+    septet_total += s;
   });
-  if (gsm) return {SmsEncoding::gsm7, septets, parts_for(septets, 160, 153)};
-  return {SmsEncoding::ucs2, utf16, parts_for(utf16, 70, 67)};
+  if (fits_gsm7) return {SmsEncoding::gsm7, septet_total, parts_needed(septets, septet_total, 160, 153)};
+  return {SmsEncoding::ucs2, code_unit_total, parts_needed(code_units, code_unit_total, 70, 67)};
 }
 
 std::string compose_sms(std::string_view body, const SmsConfig& sms, bool marketing) {
   std::string text(body);
   if (marketing && !sms.opt_out_suffix.empty()) {
-    // A space between Latin text and the suffix; Chinese text runs on.
-    if (!text.empty() && static_cast<unsigned char>(text.back()) < 0x80 &&
-        static_cast<unsigned char>(sms.opt_out_suffix.front()) < 0x80)
-      text += ' ';
+    if (needs_space_between(text, sms.opt_out_suffix)) text += ' ';
     text += sms.opt_out_suffix;
   }
   if (sms.signature.empty()) return text;
   return sms.signature_position == SignaturePosition::prefix ? sms.signature + text : text + sms.signature;
-}
-
-std::string collapse_whitespace(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  bool pending_space = false;
-  for (char c : text) {
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f') {
-      pending_space = !out.empty();
-      continue;
-    }
-    if (pending_space) out += ' ';
-    pending_space = false;
-    out += c;
-  }
-  return out;
 }
 
 }  // namespace sunbeam

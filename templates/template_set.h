@@ -1,18 +1,24 @@
 // The message templates (SPEC §4): `<dir>/<locale>/<name>.<channel>.mustache`,
-// mustache rendered by kainjow/mustache (Debian's libkainjow-mustache-dev),
-// each compiled once at load.
+// rendered with kainjow/mustache (Debian's libkainjow-mustache-dev), each
+// compiled once at load. An SMS template is one text; an e-mail template
+// holds a subject, a text part and an HTML part (templates/email_template.h).
+// docs/templates.md is the guide for template authors.
 //
-// An SMS template is one text; an e-mail template has three sections,
-// `--- subject ---`, `--- text ---` and `--- html ---` (docs/templates.md).
-// Only the HTML section escapes HTML; the subject is forced onto one line,
-// so no data can add a header.
+// What rendering guarantees:
+//  - SMS: plain text (no HTML escaping), folded into one paragraph, then
+//    composed with the signature and, for marketing types, the opt-out
+//    suffix, and counted in parts as a handset would, signature included;
+//  - e-mail: the subject and text part are plain text, the HTML part escapes
+//    the data; the subject is one line whatever the data holds.
 //
-// Immutable after load; render() may be called from many threads.
+// Lifecycle: built by load(), immutable afterwards; render() may be called
+// from many threads at once.
 #pragma once
 
 #include "config/config.h"
 #include "config/problem.h"
 #include "engine/core/result.h"
+#include "templates/message_template.h"
 #include "templates/sms_parts.h"
 
 #include <boost/json/object.hpp>
@@ -20,56 +26,65 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace sunbeam {
 
-struct RenderedMessage {
-  std::string subject;  // e-mail
-  std::string text;     // the composed SMS (signature included), or the e-mail's text part
-  std::string html;     // e-mail
-  SmsParts sms{};       // SMS only
-};
-
 struct RenderRequest {
-  std::string_view template_name;
-  std::string_view locale;
+  std::string_view template_name;  // EventTypeConfig::template_name
+  std::string_view locale;         // the subscriber's, e.g. "zh-CN"
   Channel channel = Channel::sms;
-  const boost::json::object& vars;
-  bool marketing = false;
+  const boost::json::object& vars;  // docs/templates.md, "Variables"
+  bool marketing = false;           // EventTypeConfig::marketing: adds the SMS opt-out suffix
 };
 
 class TemplateSet;
 
 struct TemplateLoad {
-  std::shared_ptr<const TemplateSet> set;  // null when a template did not compile
-  std::vector<Problem> problems;
+  // The compiled templates; null when the directory cannot be read or any
+  // template fails to compile (nothing is half-loaded). Missing templates
+  // alone leave a usable set: rendering falls back to another locale.
+  std::shared_ptr<const TemplateSet> set;
+  std::vector<Problem> problems;  // every problem found, file:line: what
 };
 
 class TemplateSet {
  public:
-  // Compiles every template under `dir`; reports each that does not compile
-  // (file:line: what) and each (event type, channel some tier receives,
-  // locale in `locales`) without a template.
+  // Compiles every <dir>/<locale>/<name>.<channel>.mustache. Reports each
+  // template that does not compile (file:line: what), each file not named
+  // that way, and each (event type, channel some tier receives, locale in
+  // `locales`) that has no template.
   static TemplateLoad load(const std::filesystem::path& dir, const Config& config,
                            std::vector<std::string> locales = {"zh-CN", "en"});
 
-  // Renders for the request's locale, else `fallback_locale`; an error names the template.
+  // Renders the request's template in its locale; when that locale has none,
+  // in its language ("en" for "en-US"), then in `fallback_locale`. An error
+  // names the template file: "template_missing" when no locale has it, else
+  // those of MessageTemplate::render.
   Result<RenderedMessage> render(const RenderRequest& request, const SmsConfig& sms,
                                  std::string_view fallback_locale) const;
 
-  bool has(std::string_view locale, std::string_view name, Channel channel) const;
+  bool has(std::string_view locale, std::string_view template_name, Channel channel) const;
+  const std::filesystem::path& dir() const { return dir_; }
 
-  struct Compiled;  // one template file, compiled
+  TemplateSet(const TemplateSet&) = delete;
+  TemplateSet& operator=(const TemplateSet&) = delete;
   ~TemplateSet();
-  TemplateSet();
 
  private:
-  const Compiled* find(std::string_view locale, std::string_view name, Channel channel) const;
-  std::map<std::string, std::unique_ptr<Compiled>, std::less<>> templates_;  // "locale/name.channel"
+  explicit TemplateSet(std::filesystem::path dir);
+  // Compiles one file into templates_; false (and a problem) when it does not compile.
+  bool load_file(std::string_view locale, const std::filesystem::path& file, std::vector<Problem>& problems);
+  // Each (event type, channel some tier receives, locale) without a template.
+  void report_missing(const Config& config, const std::vector<std::string>& locales,
+                      std::vector<Problem>& problems) const;
+  const MessageTemplate* find(std::string_view locale, std::string_view template_name, Channel channel) const;
+
+  std::filesystem::path dir_;
+  // Keyed "<locale>/<name>.<channel>", as the file is named under dir_.
+  std::map<std::string, std::unique_ptr<const MessageTemplate>, std::less<>> templates_;
 };
 
 }  // namespace sunbeam

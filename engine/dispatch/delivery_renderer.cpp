@@ -3,8 +3,6 @@
 namespace sunbeam {
 namespace {
 
-std::string_view encoding_name(SmsEncoding e) { return e == SmsEncoding::gsm7 ? "gsm7" : "ucs2"; }
-
 // The variables a template sees: the event's data (per-account data merged),
 // plus `event` and `subscriber` (docs/templates.md).
 boost::json::object template_vars(const Delivery& d) {
@@ -40,7 +38,7 @@ Result<OutboundMessage> DeliveryRenderer::render(const Delivery& d) const {
                                         std::to_string(config_.sms.max_parts));
     m.body = std::move(rendered->text);
     m.parts = rendered->sms.parts;
-    m.encoding = std::string(encoding_name(rendered->sms.encoding));
+    m.encoding = std::string(to_string(rendered->sms.encoding));
   } else {
     m.subject = std::move(rendered->subject);
     m.body = std::move(rendered->text);
