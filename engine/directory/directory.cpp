@@ -10,8 +10,8 @@
 namespace sunbeam {
 
 const Subscriber* Directory::find(std::string_view account) const {
-  const auto it = by_account_.find(account);
-  return it == by_account_.end() ? nullptr : &subscribers_[it->second];
+  const auto i = accounts_.find(account, [this](SubscriberIndex n) { return account_of(n); });
+  return i ? &subscribers_[*i] : nullptr;
 }
 
 std::span<const SubscriberIndex> Directory::in_tier(std::size_t tier_index) const {
@@ -128,8 +128,6 @@ class DirectoryBuilder {
       }
       if (auto s = subscriber_row(f, name, csv.line())) add(std::move(*s), name, csv.line());
     }
-    dir_.by_account_.reserve(dir_.subscribers_.size());
-    for (SubscriberIndex i = 0; i < dir_.subscribers_.size(); ++i) dir_.by_account_.emplace(dir_.subscribers_[i].account, i);
   }
 
   // Holdings or watchlist: `account_id,symbol` rows into `pairs`.
@@ -146,8 +144,8 @@ class DirectoryBuilder {
         problem(name, csv.line(), (csv.error().empty() ? "expected 2 fields" : csv.error()) + "; row skipped");
         continue;
       }
-      const auto it = dir_.by_account_.find(f[0]);
-      if (it == dir_.by_account_.end()) {
+      const Subscriber* who = dir_.find(f[0]);
+      if (!who) {
         problem(name, csv.line(), "account \"" + f[0] + "\" is not in the subscribers file; row skipped");
         continue;
       }
@@ -155,7 +153,7 @@ class DirectoryBuilder {
         problem(name, csv.line(), "\"" + f[1] + "\" is not a security code like 600519.SH; row skipped");
         continue;
       }
-      pairs.emplace_back(intern(f[1]), it->second);
+      pairs.emplace_back(intern(f[1]), SubscriberIndex(who - dir_.subscribers_.data()));
     }
   }
 
@@ -237,14 +235,16 @@ class DirectoryBuilder {
   }
 
   void add(Subscriber s, const std::string& file, int line) {
-    const auto [it, inserted] = first_line_.try_emplace(s.account, line);
-    if (!inserted) {
-      problem(file, line, "account " + s.account + " already appears on line " + std::to_string(it->second) +
+    const auto next = SubscriberIndex(dir_.subscribers_.size());
+    const auto existing = dir_.accounts_.insert(s.account, next, [this](SubscriberIndex n) { return dir_.account_of(n); });
+    if (existing) {
+      problem(file, line, "account " + s.account + " already appears on line " + std::to_string(lines_[*existing]) +
                               "; row skipped");
       return;
     }
-    dir_.by_tier_[s.tier].push_back(SubscriberIndex(dir_.subscribers_.size()));
+    dir_.by_tier_[s.tier].push_back(next);
     dir_.subscribers_.push_back(std::move(s));
+    lines_.push_back(line);
   }
 
   std::uint32_t intern(const std::string& symbol) {
@@ -271,7 +271,7 @@ class DirectoryBuilder {
   const Config& config_;
   std::vector<Problem>& problems_;
   Directory dir_;
-  std::unordered_map<std::string, int> first_line_;
+  std::vector<int> lines_;  // the CSV line of each subscriber, for duplicate reports
   std::unordered_map<std::string, std::uint32_t> interned_;
 };
 

@@ -2,7 +2,8 @@
 // watchlists, with the indexes fanout needs: by account, by tier, by symbol.
 //
 // Loaded from CSV at start (a bad row is reported with its line and skipped
-// whole, never half-loaded). Memory: one Subscriber per row in a vector;
+// whole, never half-loaded). Memory: one Subscriber per row in a vector, a
+// flat AccountIndex over it;
 // holdings and watchlists as CSR indexes (symbol id -> offsets into one
 // vector of subscriber indexes), symbols interned. 1,000,000 subscribers and
 // 5,000,000 holdings: see bench/RESULTS.md.
@@ -12,6 +13,7 @@
 
 #include "config/config.h"
 #include "config/problem.h"
+#include "engine/directory/account_index.h"
 
 #include <cstdint>
 #include <istream>
@@ -68,7 +70,8 @@ class Directory {
   std::optional<std::uint32_t> symbol_id(std::string_view symbol) const;
 
   std::vector<Subscriber> subscribers_;
-  std::unordered_map<std::string_view, SubscriberIndex> by_account_;  // views into subscribers_[i].account
+  std::string_view account_of(SubscriberIndex i) const { return subscribers_[i].account; }
+  AccountIndex accounts_;
   std::vector<std::vector<SubscriberIndex>> by_tier_;
   std::vector<std::string> symbols_;
   std::unordered_map<std::string_view, std::uint32_t> symbol_ids_;    // views into symbols_
