@@ -323,6 +323,17 @@ def run_tests(tests):
     return passed, failed
 
 
+def finish(path, passed, failed):
+    """Removes a passing test's files (keeps a failing one's), prints the
+    closing line, and returns the exit code."""
+    if failed == 0:
+        cleanup(path)
+    else:
+        print(f"  files kept in {path}")
+    summary_line(passed, failed)
+    return 1 if failed else 0
+
+
 def summary_line(passed, failed):
     # The plain closing line CI reads from any runner.
     print(f"{passed} passed, {failed} failed")

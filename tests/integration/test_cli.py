@@ -119,12 +119,7 @@ def main():
          lambda: test_check_reports_every_problem_with_file_and_line(os.path.join(path, "b"))),
         ("test_publish_reports_each_event", lambda: test_publish_reports_each_event(os.path.join(path, "c"))),
     ])
-    if not failed:
-        h.cleanup(path)
-    else:
-        print(f"  files kept in {path}")
-    h.summary_line(passed, failed)
-    return 1 if failed else 0
+    return h.finish(path, passed, failed)
 
 
 if __name__ == "__main__":

@@ -87,11 +87,7 @@ def main():
         print(f"FAIL crash_restart: {f}")
     if not failures:
         print("PASS crash_restart")
-        h.cleanup(path)
-    else:
-        print(f"  files kept in {path}")
-    h.summary_line(0 if failures else 1, 1 if failures else 0)
-    return 1 if failures else 0
+    return h.finish(path, 0 if failures else 1, 1 if failures else 0)
 
 
 if __name__ == "__main__":

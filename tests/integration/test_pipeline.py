@@ -118,12 +118,7 @@ def main():
                                        test_bad_input_is_refused_clearly)])
     finally:
         engine.close()
-    if failed == 0:
-        h.cleanup(path)
-    else:
-        print(f"  files kept in {path}")
-    h.summary_line(passed, failed)
-    return 1 if failed else 0
+    return h.finish(path, passed, failed)
 
 
 if __name__ == "__main__":
