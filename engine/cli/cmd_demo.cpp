@@ -5,6 +5,7 @@
 #include "engine/cli/cli_support.h"
 #include "engine/cli/commands.h"
 #include "engine/cli/status_table.h"
+#include "engine/dispatch/dispatch_role.h"
 #include "engine/ingest/ingest.h"
 #include "engine/runtime/engine.h"
 #include "engine/status/status_view.h"
@@ -64,7 +65,12 @@ int demo(const GlobalOptions& g, const DemoOptions& o) {
     std::cerr << "sunbeam: note: " << path.string() << " names a real Kafka (" << config->kafka.brokers
               << "); the demo uses it as configured\n";
 
-  // Each demo starts from an empty embedded Kafka, so its outbox starts empty too.
+  // Each demo starts from an empty embedded Kafka, so its outbox and its
+  // dispatch ledger start empty too (the ledger would skip "already sent" ids).
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::error_code ec;
+    fs::remove(ledger_path(*config).string() + suffix, ec);
+  }
   std::vector<fs::path> outboxes;
   for (const auto& c : config->connectors)
     if (c.kind == "outbox") {

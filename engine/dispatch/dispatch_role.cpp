@@ -41,7 +41,14 @@ DispatchRole::DispatchRole(const Config& config, const TemplateSet& templates, c
 
 DispatchRole::~DispatchRole() { stop(); }
 
+std::filesystem::path ledger_path(const Config& config) {
+  return config.storage / (config.kafka.instance_id + "-dispatch-ledger.sqlite");
+}
+
 Result<void> DispatchRole::start() {
+  auto ledger = SentLedger::open(ledger_path(config_));
+  if (!ledger) return ledger.error();
+  ledger_ = std::move(*ledger);
   auto consumer = kafka::Consumer::create(settings_, {config_.kafka.topic_prefix + "dispatch",
                                                       config_.kafka.instance_id + "-dispatch", true});
   if (!consumer) return consumer.error();
@@ -121,6 +128,13 @@ void DispatchRole::dispatch(const Delivery& d, std::function<void(StatusRecord)>
     done(std::move(r));
   };
 
+  if (auto sent = ledger_->find(d.delivery_id)) {
+    // Sent before a crash, its offset not committed: record it again, send nothing.
+    ++stats_.skipped_as_sent;
+    r.connector = sent->connector;
+    r.gateway_message_id = sent->gateway_message_id;
+    return finish(DeliveryState::sent, "already sent before a restart (ledger)");
+  }
   if (d.expires_at_ms && unix_ms(clock_.now()) >= *d.expires_at_ms) {
     ++stats_.expired;
     return finish(DeliveryState::expired, "expires_at passed");
@@ -140,6 +154,8 @@ void DispatchRole::dispatch(const Delivery& d, std::function<void(StatusRecord)>
   connector->send(std::move(*message), [this, r, done = std::move(done)](SendOutcome outcome) mutable {
     r.time_ms = unix_ms(clock_.now());
     if (outcome.accepted()) {
+      if (auto l = ledger_->record(r.delivery_id, {r.time_ms, r.connector, outcome.gateway_message_id}); !l)
+        spdlog::error("dispatch: {} (delivery {} was sent)", l.error().message, r.delivery_id);
       ++stats_.sent;
       r.state = DeliveryState::sent;
       r.gateway_message_id = std::move(outcome.gateway_message_id);

@@ -5,8 +5,9 @@
 // offsets only once those records are acknowledged by Kafka.
 //
 // Guarantee: a crash re-reads the uncommitted batch, so a delivery is never
-// lost; it may be sent again if the crash fell between its send and the
-// commit (at most one batch, `deliveries_per_batch`, per crash).
+// lost; the SentLedger skips what was already accepted, so only a send in
+// flight at the crash (accepted by the gateway, not yet in the ledger) can go
+// out twice.
 //
 // Lifecycle: start() -> its own thread -> stop() finishes the batch in hand.
 #pragma once
@@ -19,6 +20,7 @@
 #include "engine/kafka/client_settings.h"
 #include "engine/kafka/consumer.h"
 #include "engine/kafka/producer.h"
+#include "engine/dispatch/sent_ledger.h"
 #include "engine/kafka/topics.h"
 #include "templates/template_set.h"
 
@@ -33,7 +35,11 @@ struct DispatchStats {
   std::atomic<std::uint64_t> sent{0};
   std::atomic<std::uint64_t> failed{0};
   std::atomic<std::uint64_t> expired{0};
+  std::atomic<std::uint64_t> skipped_as_sent{0};  // found in the ledger after a restart
 };
+
+// Where this instance's ledger lives: <storage>/<kafka.instance_id>-dispatch-ledger.sqlite.
+std::filesystem::path ledger_path(const Config& config);
 
 // What dispatch does with one delivery, apart from Kafka: decide, render,
 // build the connector's message. Pure, so tests and `sunbeam preview` share it.
@@ -75,6 +81,7 @@ class DispatchRole {
   const Clock& clock_;
   std::unique_ptr<kafka::Consumer> consumer_;
   std::unique_ptr<kafka::Producer> producer_;
+  std::unique_ptr<SentLedger> ledger_;
   std::atomic<bool> running_{false};
   std::thread thread_;
   DispatchStats stats_;

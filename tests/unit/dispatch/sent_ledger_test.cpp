@@ -1,0 +1,57 @@
+#include "engine/dispatch/sent_ledger.h"
+#include "tests/support/doctest_result.h"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <thread>
+#include <unistd.h>
+
+using namespace sunbeam;
+namespace fs = std::filesystem;
+
+TEST_CASE("the ledger remembers sent deliveries across a reopen, once each") {
+  const auto dir = fs::temp_directory_path() / ("sunbeam-ledger-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const auto file = dir / "nested" / "ledger.sqlite";
+  {
+    auto ledger = SentLedger::open(file);
+    REQUIRE(ledger);
+    CHECK_FALSE((*ledger)->find("d1"));
+    REQUIRE((*ledger)->record("d1", {1000, "outbox", "gw-1"}));
+    REQUIRE((*ledger)->record("d1", {2000, "other", "gw-2"}));  // the first record stands
+    REQUIRE((*ledger)->record("d2", {3000, "outbox", ""}));
+    CHECK((*ledger)->size() == 2);
+  }
+  auto reopened = SentLedger::open(file);
+  REQUIRE(reopened);
+  auto d1 = (*reopened)->find("d1");
+  REQUIRE(d1);
+  CHECK(d1->sent_at_ms == 1000);
+  CHECK(d1->connector == "outbox");
+  CHECK(d1->gateway_message_id == "gw-1");
+  CHECK((*reopened)->find("d2"));
+  CHECK_FALSE((*reopened)->find("d3"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("records from many threads all land") {
+  const auto dir = fs::temp_directory_path() / ("sunbeam-ledger-mt-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  auto ledger = SentLedger::open(dir / "ledger.sqlite");
+  REQUIRE(ledger);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 250; ++i) CHECK((*ledger)->record(std::to_string(t * 1000 + i), {i, "outbox", ""}));
+    });
+  for (auto& t : threads) t.join();
+  CHECK((*ledger)->size() == 1000);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("an unwritable place is a clear error") {
+  auto ledger = SentLedger::open("/proc/no-such-dir/ledger.sqlite");
+  REQUIRE_FALSE(ledger);
+  CHECK(ledger.error().code == "ledger");
+}
