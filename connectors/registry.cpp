@@ -22,7 +22,7 @@ Result<std::unique_ptr<Connector>> ConnectorRegistry::build(const ConnectorConfi
   return it->second(config);
 }
 
-Result<Connectors> Connectors::build(const Config& config, const ConnectorRegistry& registry) {
+Result<Connectors> Connectors::build(const Config& config, const ConnectorRegistry& registry, const Clock& clock) {
   Connectors out;
   for (const auto& route : config.routing) {
     for (const std::string* name : {&route.second.connector, route.second.fallback ? &*route.second.fallback : nullptr}) {
@@ -32,6 +32,7 @@ Result<Connectors> Connectors::build(const Config& config, const ConnectorRegist
       auto built = registry.build(*cc);
       if (!built) return built.error();
       out.by_name_.emplace(*name, std::shared_ptr<Connector>(std::move(*built)));
+      out.buckets_.emplace(*name, std::make_shared<TokenBucket>(cc->rate, cc->burst, clock));
     }
     out.routes_[route.first] = out.by_name_.at(route.second.connector).get();
   }
@@ -47,6 +48,8 @@ Connector* Connectors::for_channel(Channel channel) const {
   const auto it = routes_.find(channel);
   return it == routes_.end() ? nullptr : it->second;
 }
+
+TokenBucket& Connectors::bucket(std::string_view connector_name) const { return *buckets_.find(connector_name)->second; }
 
 void Connectors::stop() {
   for (auto& [name, c] : by_name_) c->stop();

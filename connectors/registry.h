@@ -5,6 +5,7 @@
 
 #include "config/config.h"
 #include "connectors/connector.h"
+#include "connectors/token_bucket.h"
 #include "engine/core/result.h"
 
 #include <functional>
@@ -30,16 +31,19 @@ class ConnectorRegistry {
 };
 
 // Every connector the config names, built and addressable by name and by
-// channel (through `routing`). Owns the connectors; stop() stops them all.
+// channel (through `routing`), each with the token bucket of its `rate` and
+// `burst`. Owns the connectors; stop() stops them all.
 class Connectors {
  public:
-  static Result<Connectors> build(const Config& config, const ConnectorRegistry& registry);
+  static Result<Connectors> build(const Config& config, const ConnectorRegistry& registry, const Clock& clock);
   Connector* by_name(std::string_view name) const;
   Connector* for_channel(Channel channel) const;  // the routed connector
+  TokenBucket& bucket(std::string_view connector_name) const;
   void stop();
 
  private:
   std::map<std::string, std::shared_ptr<Connector>, std::less<>> by_name_;
+  std::map<std::string, std::shared_ptr<TokenBucket>, std::less<>> buckets_;
   std::map<Channel, Connector*> routes_;
 };
 

@@ -57,6 +57,7 @@ Result<void> DispatchRole::start() {
                                           kafka::Producer::Mode::idempotent);
   if (!producer) return producer.error();
   producer_ = std::move(*producer);
+  if (auto r = producer_->warm_up(topics_.status, 30s); !r) return r.error();
   if (auto r = consumer_->subscribe(topics_.deliveries); !r) return r.error();
   running_ = true;
   thread_ = std::thread([this] { run(); });
@@ -151,6 +152,10 @@ void DispatchRole::dispatch(const Delivery& d, std::function<void(StatusRecord)>
     return finish(DeliveryState::failed, message.error().code + ": " + message.error().message);
   }
   r.parts = message->parts;
+  // Hold the connector's rate. Waiting here is fine: this is dispatch's own
+  // thread, not an event loop; the batch simply takes as long as the rate says.
+  auto& bucket = connectors_.bucket(connector->name());
+  for (auto wait = bucket.take(); wait.count() > 0; wait = bucket.take()) std::this_thread::sleep_for(wait);
   connector->send(std::move(*message), [this, r, done = std::move(done)](SendOutcome outcome) mutable {
     r.time_ms = unix_ms(clock_.now());
     if (outcome.accepted()) {

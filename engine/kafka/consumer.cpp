@@ -18,6 +18,10 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const ClientSettings& setting
           {"auto.offset.reset", "earliest"},
           {"isolation.level", options.read_committed ? "read_committed" : "read_uncommitted"},
           {"enable.partition.eof", "true"},
+          // The broker holds an empty fetch this long; the 500 ms default
+          // showed up as an idle gap between dispatch batches at the sink.
+          {"fetch.wait.max.ms", "50"},
+          {"fetch.error.backoff.ms", "50"},
           // A consumer group of one process joins fast; the default 3 s delay
           // only helps when many members start at once.
           {"session.timeout.ms", "10000"},

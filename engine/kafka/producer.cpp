@@ -1,5 +1,6 @@
 #include "engine/kafka/producer.h"
 
+#include "engine/kafka/admin.h"
 #include "engine/kafka/consumer.h"
 
 #include <librdkafka/rdkafka.h>
@@ -94,6 +95,12 @@ Result<void> Producer::produce(const std::string& topic, std::string_view key, s
     return make_error(err == RD_KAFKA_RESP_ERR__QUEUE_FULL ? "kafka_busy" : "kafka_produce",
                       "cannot queue a record for " + topic + ": " + rd_kafka_err2str(err));
   }
+}
+
+Result<void> Producer::warm_up(const std::string& topic, std::chrono::milliseconds timeout) {
+  auto partitions = partition_count(rk_, topic, timeout);
+  if (!partitions) return partitions.error();
+  return {};
 }
 
 Result<void> Producer::flush(std::chrono::milliseconds timeout) {

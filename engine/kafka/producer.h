@@ -47,6 +47,10 @@ class Producer {
 
   Result<void> produce(const std::string& topic, std::string_view key, std::string_view value,
                        DeliveryReport report = {}, QueueFull when_full = QueueFull::wait);
+  // Connects and fetches `topic`'s metadata now, so the first records do not
+  // wait for the connection, the metadata and (idempotent producers) the
+  // producer id: measured at ~1 s on the first flush otherwise.
+  Result<void> warm_up(const std::string& topic, std::chrono::milliseconds timeout);
   // Waits until every queued record is acknowledged or failed.
   Result<void> flush(std::chrono::milliseconds timeout);
 

@@ -83,7 +83,7 @@ Result<void> prepare_delivery(Engine::Parts& p) {
     return make_error("templates", "the templates have problems (run `sunbeam check`):" + all);
   }
   p.templates = std::move(load.set);
-  auto connectors = Connectors::build(p.config, ConnectorRegistry::with_builtin_kinds());
+  auto connectors = Connectors::build(p.config, ConnectorRegistry::with_builtin_kinds(), *p.clock);
   if (!connectors) return connectors.error();
   p.connectors.emplace(std::move(*connectors));
   return {};
@@ -125,6 +125,7 @@ Result<std::unique_ptr<Engine>> Engine::start(const Config& config, EngineOption
                                             kafka::Producer::Mode::idempotent);
     if (!producer) return producer.error();
     p.ingest_producer = std::move(*producer);
+    if (auto r = p.ingest_producer->warm_up(p.topics.events, std::chrono::seconds(30)); !r) return r.error();
     p.ingest = std::make_unique<Ingest>(config, *p.ingest_producer, p.topics);
     auto known = p.ingest->rebuild_index(p.settings);
     if (!known) return known.error();

@@ -162,8 +162,9 @@ def oracle(event, subs, holdings, watch):
 class Engine:
     """One sunbeam process with its own config, topics and outbox."""
 
-    def __init__(self, workdir, subscribers=0, seed=7, extra_yaml=""):
+    def __init__(self, workdir, subscribers=0, seed=7, extra_yaml="", rate=None, burst=1):
         require_broker()
+        self.rate, self.burst = rate, burst
         self.workdir = workdir
         self.port = free_port()
         self.prefix = f"it-{uuid.uuid4().hex[:8]}."
@@ -204,6 +205,7 @@ class Engine:
             "  - name: outbox",
             "    kind: outbox",
             "    dir: outbox",
+            *([f"    rate: {self.rate}", f"    burst: {self.burst}"] if self.rate else []),
             "routing:",
             "  sms: { connector: outbox }",
             "  email: { connector: outbox }",
