@@ -336,6 +336,16 @@ def finish(path, passed, failed):
     return 1 if failed else 0
 
 
+def conclude(name, path, failures):
+    """For a test that is one scenario with a list of failures: prints each,
+    or PASS, and finishes as `finish` does."""
+    for f in failures:
+        print(f"FAIL {name}: {f}")
+    if not failures:
+        print(f"PASS {name}")
+    return finish(path, 0 if failures else 1, 1 if failures else 0)
+
+
 def summary_line(passed, failed):
     # The plain closing line CI reads from any runner.
     print(f"{passed} passed, {failed} failed")

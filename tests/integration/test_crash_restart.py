@@ -84,11 +84,7 @@ def main():
         failures.append(str(e))
     finally:
         engine.close()
-    for f in failures:
-        print(f"FAIL crash_restart: {f}")
-    if not failures:
-        print("PASS crash_restart")
-    return h.finish(path, 0 if failures else 1, 1 if failures else 0)
+    return h.conclude("crash_restart", path, failures)
 
 
 if __name__ == "__main__":

@@ -35,11 +35,7 @@ def main():
         failures.append(str(err))
     finally:
         engine.close()
-    for f in failures:
-        print(f"FAIL rate: {f}")
-    if not failures:
-        print("PASS rate")
-    return h.finish(path, 0 if failures else 1, 1 if failures else 0)
+    return h.conclude("rate", path, failures)
 
 
 if __name__ == "__main__":
