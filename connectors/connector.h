@@ -7,15 +7,20 @@
 #pragma once
 
 #include "config/vocabulary.h"
+#include "connectors/receipt.h"
+#include "engine/core/result.h"
 
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sunbeam {
 
 // What a connector sends: everything already rendered and addressed.
 struct OutboundMessage {
+  // Also the client reference a gateway echoes in receipts (sms_http `id`,
+  // kannel's dlr-url `ref`), so receipts match even before a gateway id is known.
   std::string delivery_id;
   std::string event_id;
   std::string account;
@@ -63,6 +68,13 @@ class Connector {
   virtual void send(OutboundMessage msg, SendCompletion done) = 0;
   // Finishes or abandons what is in flight (each `done` still called once).
   virtual void stop() {}
+  // Reads the delivery receipts in one request the gateway made to
+  // /v1/receipts/{name}. Kinds without receipts keep the default (an error).
+  virtual Result<std::vector<Receipt>> parse_receipts(const ReceiptRequest& request) const {
+    (void)request;
+    return make_error("receipts_unsupported", "connector " + name() + " (" + std::string(kind()) +
+                                                  ") does not take delivery receipts");
+  }
 };
 
 }  // namespace sunbeam

@@ -1,0 +1,45 @@
+#include "connectors/connector_options.h"
+
+#include <charconv>
+#include <cstdlib>
+
+namespace sunbeam {
+namespace {
+// Result<std::string> does not convert implicitly from a string (Error is
+// constructible from one too), so say which side is meant.
+Result<std::string> value(std::string s) { return {boost::system::in_place_value, std::move(s)}; }
+}  // namespace
+
+Result<std::string> ConnectorOptions::get(std::string_view key, std::string fallback) const {
+  const auto it = config_.options.find(std::string(key));
+  if (it == config_.options.end()) return value(std::move(fallback));
+  const std::string& v = it->second;
+  if (!(v.size() > 3 && v.starts_with("${") && v.ends_with("}"))) return value(v);
+  const std::string var = v.substr(2, v.size() - 3);
+  const char* env = std::getenv(var.c_str());
+  if (!env || !*env)
+    return make_error("connector_env", "connector " + config_.name + ": " + std::string(key) + " refers to $" + var +
+                                           ", which is not set in the environment", "connectors." + config_.name);
+  return value(env);
+}
+
+Result<std::string> ConnectorOptions::required(std::string_view key) const {
+  if (!config_.options.contains(std::string(key)))
+    return make_error("connector_option", "connector " + config_.name + ": a " + config_.kind + " connector needs `" +
+                                              std::string(key) + "`", "connectors." + config_.name);
+  return get(key);
+}
+
+Result<int> ConnectorOptions::integer(std::string_view key, int fallback, int min, int max) const {
+  auto s = get(key);
+  if (!s) return s.error();
+  if (s->empty()) return fallback;
+  int v = 0;
+  const auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
+  if (ec != std::errc() || p != s->data() + s->size() || v < min || v > max)
+    return make_error("connector_option", "connector " + config_.name + ": " + std::string(key) + " must be a whole number from " +
+                                              std::to_string(min) + " to " + std::to_string(max), "connectors." + config_.name);
+  return v;
+}
+
+}  // namespace sunbeam

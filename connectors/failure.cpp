@@ -1,0 +1,48 @@
+#include "connectors/failure.h"
+
+namespace sunbeam {
+
+FailureClass classify_http_status(long status) {
+  if (status >= 200 && status < 300) return FailureClass::none;
+  if (status == 429 || status == 408 || status >= 500) return FailureClass::connector;
+  if (status == 413 || status == 422) return FailureClass::message;
+  if (status == 404 || status == 401 || status == 403) return FailureClass::connector;  // misconfigured: retry, breaker decides
+  return FailureClass::message;  // any other 4xx: the gateway refused this request as it stands
+}
+
+FailureClass classify_curl(CURLcode code) {
+  switch (code) {
+    case CURLE_OK: return FailureClass::none;
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_WEIRD_SERVER_REPLY:
+      return FailureClass::session;
+    case CURLE_URL_MALFORMAT:
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+      return FailureClass::message;
+    default:
+      return FailureClass::connector;  // refused, DNS, TLS, ...: the gateway is unreachable
+  }
+}
+
+FailureClass classify_smtp_reply(long code, bool to_recipient) {
+  if (code >= 200 && code < 400) return FailureClass::none;
+  if (code >= 400 && code < 500) return code == 421 ? FailureClass::session : FailureClass::connector;
+  if (to_recipient) return FailureClass::recipient;
+  if (code == 552 || code == 554) return FailureClass::message;
+  return FailureClass::connector;
+}
+
+SendOutcome http_outcome(CURLcode code, long status, const std::string& what, const std::string& body_excerpt) {
+  if (code != CURLE_OK) return SendOutcome::fail(classify_curl(code), what + ": " + curl_easy_strerror(code));
+  const FailureClass c = classify_http_status(status);
+  if (c == FailureClass::none) return SendOutcome::ok();
+  std::string error = what + " answered HTTP " + std::to_string(status);
+  if (!body_excerpt.empty()) error += ": " + body_excerpt.substr(0, 200);
+  return SendOutcome::fail(c, std::move(error));
+}
+
+}  // namespace sunbeam
