@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <charconv>
 #include <set>
 
@@ -74,8 +75,11 @@ std::optional<std::size_t> parse_size(std::string_view s) {
   return std::nullopt;
 }
 
+// A secret must come from the environment: `${NAME}`, possibly inside a
+// longer value such as `Bearer ${SMS_TOKEN}`.
 bool is_env_reference(std::string_view s) {
-  return s.size() > 3 && s.starts_with("${") && s.ends_with("}");
+  const auto open = s.find("${");
+  return open != std::string_view::npos && s.find('}', open) > open + 2 && s.find('}', open) != std::string_view::npos;
 }
 
 bool valid_name(std::string_view s) {
@@ -330,7 +334,7 @@ void read_retry(Reader& r, const YAML::Node& n, const std::string& at, RetryPoli
 }
 
 constexpr std::array connector_kinds{"sms_http", "kannel", "smtp", "outbox"};
-constexpr std::array secret_keys{"password", "secret", "token", "api_key"};
+constexpr std::array secret_keys{"password", "secret", "token", "api_key", "receipt_secret", "auth_header"};
 
 void read_connector(Reader& r, const YAML::Node& n, std::size_t index, ConnectorConfig& c) {
   std::string at = "connectors[" + std::to_string(index) + "]";
@@ -370,6 +374,21 @@ void read_connector(Reader& r, const YAML::Node& n, std::size_t index, Connector
       if (auto d = r.duration(v, where)) c.timeout = *d;
     } else if (key == "retry") {
       read_retry(r, v, where, c.retry);
+    } else if (key == "breaker") {
+      if (r.is_map(v, where)) {
+        r.only_keys(v, where, {"failures", "cool_down"});
+        if (v["failures"])
+          if (auto f = r.integer(v["failures"], where + ".failures", 1, 100000)) c.breaker.failures = int(*f);
+        if (v["cool_down"])
+          if (auto d = r.duration(v["cool_down"], where + ".cool_down")) c.breaker.cool_down = *d;
+      }
+    } else if (key == "cost_per_part") {
+      if (auto s = r.string(v, where)) {
+        char* end = nullptr;
+        const double cost = std::strtod(s->c_str(), &end);
+        if (s->empty() || *end != '\0' || cost < 0) r.problem(v, where + ": \"" + *s + "\" is not a cost (write e.g. 0.045)");
+        else c.cost_per_part = cost;
+      }
     } else if (v.IsScalar()) {
       auto s = v.as<std::string>();
       if (std::find(secret_keys.begin(), secret_keys.end(), key) != secret_keys.end() && !is_env_reference(s))
@@ -530,6 +549,18 @@ void read_api(Reader& r, const YAML::Node& n, ApiConfig& a) {
   }
 }
 
+void read_dispatch(Reader& r, const YAML::Node& n, DispatchConfig& d) {
+  if (!r.is_map(n, "dispatch")) return;
+  r.only_keys(n, "dispatch", {"backpressure", "max_pending"});
+  if (n["backpressure"])
+    if (auto s = r.string(n["backpressure"], "dispatch.backpressure")) {
+      if (*s == "pause") d.backpressure = BackpressurePolicy::pause;
+      else r.problem(n["backpressure"], "dispatch.backpressure: \"" + *s + "\" is not a policy (pause)");
+    }
+  if (n["max_pending"])
+    if (auto v = r.integer(n["max_pending"], "dispatch.max_pending", 10, 10'000'000)) d.max_pending = int(*v);
+}
+
 void read_directory(Reader& r, const YAML::Node& n, DirectoryConfig& d) {
   if (!r.is_map(n, "directory")) return;
   r.only_keys(n, "directory", {"subscribers", "holdings", "watchlist"});
@@ -578,7 +609,7 @@ ConfigLoad load_config(const std::filesystem::path& file) {
   c.source = file;
   Reader r(name, file.parent_path(), out.problems);
   r.only_keys(root, "", {"kafka", "tiers", "event_types", "templates", "connectors", "routing", "defaults", "caps", "sms",
-                         "schedule", "api", "storage", "directory"});
+                         "schedule", "api", "dispatch", "storage", "directory"});
   if (root["kafka"]) read_kafka(r, root["kafka"], c.kafka);
   if (root["tiers"]) read_tiers(r, root["tiers"], c.tiers);
   else out.problems.push_back({name, 0, "tiers: list the service tiers, highest priority first"});
@@ -622,6 +653,7 @@ ConfigLoad load_config(const std::filesystem::path& file) {
   if (root["sms"]) read_sms(r, root["sms"], c.sms);
   if (root["schedule"]) read_schedule(r, root["schedule"], c.schedule);
   if (root["api"]) read_api(r, root["api"], c.api);
+  if (root["dispatch"]) read_dispatch(r, root["dispatch"], c.dispatch);
   if (root["storage"])
     if (auto p = r.path(root["storage"], "storage", "")) c.storage = *p;
   if (root["directory"]) read_directory(r, root["directory"], c.directory);

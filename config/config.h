@@ -63,6 +63,13 @@ struct RetryPolicy {
 // generic fields do not cover (the outbox `dir`, a gateway's `body` shape,
 // `username`, ...) are kept in `options`, `${ENV}` references unexpanded:
 // a connector expands them when it is built, so secrets never sit in a Config.
+// The connector's circuit breaker: `failures` consecutive connector-level
+// failures open it for `cool_down`, then one probe decides.
+struct BreakerConfig {
+  int failures = 10;
+  Duration cool_down = std::chrono::seconds(30);
+};
+
 struct ConnectorConfig {
   std::string name;
   std::string kind;            // sms_http | kannel | smtp | outbox
@@ -73,6 +80,10 @@ struct ConnectorConfig {
   int concurrency = 4;
   Duration timeout = std::chrono::seconds(10);
   RetryPolicy retry;
+  BreakerConfig breaker;
+  // What one SMS part costs at this gateway (any currency unit), recorded on
+  // `status` with the parts; 0 when not configured.
+  double cost_per_part = 0;
   int line = 0;
 };
 
@@ -132,6 +143,19 @@ struct DirectoryConfig {
   std::filesystem::path watchlist;  // empty: none
 };
 
+// What dispatch does when it is behind (SPEC §4 `dispatch`).
+enum class BackpressurePolicy : std::uint8_t {
+  // Stop reading a tier's deliveries from Kafka once `max_pending` of them are
+  // read and unfinished; Kafka holds the rest (nothing is dropped), and the
+  // tiers above keep flowing.
+  pause,
+};
+
+struct DispatchConfig {
+  BackpressurePolicy backpressure = BackpressurePolicy::pause;
+  int max_pending = 10000;  // per tier
+};
+
 struct Config {
   std::filesystem::path source;     // the file this was loaded from
   KafkaConfig kafka;
@@ -145,6 +169,7 @@ struct Config {
   SmsConfig sms;
   ScheduleConfig schedule;
   ApiConfig api;
+  DispatchConfig dispatch;
   std::filesystem::path storage = "var/sunbeam";
   DirectoryConfig directory;
 

@@ -13,14 +13,23 @@ Result<std::string> value(std::string s) { return {boost::system::in_place_value
 Result<std::string> ConnectorOptions::get(std::string_view key, std::string fallback) const {
   const auto it = config_.options.find(std::string(key));
   if (it == config_.options.end()) return value(std::move(fallback));
+  // Every ${NAME} in the value is replaced by the environment's NAME.
   const std::string& v = it->second;
-  if (!(v.size() > 3 && v.starts_with("${") && v.ends_with("}"))) return value(v);
-  const std::string var = v.substr(2, v.size() - 3);
-  const char* env = std::getenv(var.c_str());
-  if (!env || !*env)
-    return make_error("connector_env", "connector " + config_.name + ": " + std::string(key) + " refers to $" + var +
-                                           ", which is not set in the environment", "connectors." + config_.name);
-  return value(env);
+  std::string out;
+  std::size_t pos = 0;
+  for (std::size_t open; (open = v.find("${", pos)) != std::string::npos;) {
+    const std::size_t close = v.find('}', open + 2);
+    if (close == std::string::npos) break;
+    const std::string var = v.substr(open + 2, close - open - 2);
+    const char* env = std::getenv(var.c_str());
+    if (!env || !*env)
+      return make_error("connector_env", "connector " + config_.name + ": " + std::string(key) + " refers to $" + var +
+                                             ", which is not set in the environment", "connectors." + config_.name);
+    out.append(v, pos, open - pos).append(env);
+    pos = close + 1;
+  }
+  out.append(v, pos);
+  return value(std::move(out));
 }
 
 Result<std::string> ConnectorOptions::required(std::string_view key) const {

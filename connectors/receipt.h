@@ -3,9 +3,12 @@
 // gateway's format into these; dispatch matches them to deliveries.
 #pragma once
 
+#include "engine/core/result.h"
+
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 
 namespace sunbeam {
 
@@ -31,5 +34,15 @@ struct ReceiptRequest {
   std::string content_type;
   std::string body;
 };
+
+// A receipt on its way from the API to dispatch (the `receipts` topic).
+struct ReceiptRecord {
+  std::string connector;
+  Receipt receipt;
+  std::int64_t received_ms = 0;
+};
+std::string serialize(const ReceiptRecord& r);
+Result<ReceiptRecord> parse_receipt_record(std::string_view json);
+std::string_view to_string(ReceiptOutcome o);
 
 }  // namespace sunbeam

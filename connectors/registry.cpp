@@ -35,6 +35,7 @@ Result<Connectors> Connectors::build(const Config& config, const ConnectorRegist
       out.buckets_.emplace(*name, std::make_shared<TokenBucket>(cc->rate, cc->burst, clock));
     }
     out.routes_[route.first] = out.by_name_.at(route.second.connector).get();
+    if (route.second.fallback) out.fallbacks_[route.first] = out.by_name_.at(*route.second.fallback).get();
   }
   return out;
 }
@@ -47,6 +48,17 @@ Connector* Connectors::by_name(std::string_view name) const {
 Connector* Connectors::for_channel(Channel channel) const {
   const auto it = routes_.find(channel);
   return it == routes_.end() ? nullptr : it->second;
+}
+
+Connector* Connectors::fallback_for(Channel channel) const {
+  const auto it = fallbacks_.find(channel);
+  return it == fallbacks_.end() ? nullptr : it->second;
+}
+
+std::vector<Connector*> Connectors::all() const {
+  std::vector<Connector*> out;
+  for (const auto& [name, c] : by_name_) out.push_back(c.get());
+  return out;
 }
 
 TokenBucket& Connectors::bucket(std::string_view connector_name) const { return *buckets_.find(connector_name)->second; }

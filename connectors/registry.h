@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace sunbeam {
 
@@ -38,6 +39,8 @@ class Connectors {
   static Result<Connectors> build(const Config& config, const ConnectorRegistry& registry, const Clock& clock);
   Connector* by_name(std::string_view name) const;
   Connector* for_channel(Channel channel) const;  // the routed connector
+  Connector* fallback_for(Channel channel) const; // routing's fallback, or nullptr
+  std::vector<Connector*> all() const;
   TokenBucket& bucket(std::string_view connector_name) const;
   void stop();
 
@@ -45,6 +48,7 @@ class Connectors {
   std::map<std::string, std::shared_ptr<Connector>, std::less<>> by_name_;
   std::map<std::string, std::shared_ptr<TokenBucket>, std::less<>> buckets_;
   std::map<Channel, Connector*> routes_;
+  std::map<Channel, Connector*> fallbacks_;
 };
 
 }  // namespace sunbeam

@@ -69,7 +69,7 @@ int demo(const GlobalOptions& g, const DemoOptions& o) {
   // dispatch ledger start empty too (the ledger would skip "already sent" ids).
   for (const char* suffix : {"", "-wal", "-shm"}) {
     std::error_code ec;
-    fs::remove(ledger_path(*config).string() + suffix, ec);
+    fs::remove(dispatch_store_path(*config).string() + suffix, ec);
   }
   std::vector<fs::path> outboxes;
   for (const auto& c : config->connectors)
@@ -103,6 +103,8 @@ int demo(const GlobalOptions& g, const DemoOptions& o) {
     }
   }
 
+  // Deferred deliveries (quiet hours, when the demo runs at night) wait for
+  // their time; the demo waits for everything else.
   std::cout << "\nwaiting for every delivery to settle";
   std::cout.flush();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o.timeout_seconds);
@@ -114,7 +116,7 @@ int demo(const GlobalOptions& g, const DemoOptions& o) {
     settled = true;
     for (const auto& id : event_ids) {
       auto s = (*engine)->status()->event(id);
-      if (!s || !s->settled()) settled = false;
+      if (!s || !s->at_rest()) settled = false;
       if (s) statuses.push_back(s->to_json());
     }
     std::cout << ".";
@@ -124,8 +126,9 @@ int demo(const GlobalOptions& g, const DemoOptions& o) {
   print_demo_table(std::cout, statuses);
   (*engine)->stop();
 
-  std::cout << "\n\"digest\" deliveries wait for the pre-market digest; \"suppressed\" ones were refused "
-               "(opt-out, entitlement, no address): `sunbeam status` shows the reasons.\n";
+  std::cout << "\n\"digest\" deliveries wait for the pre-market digest; \"deferred\" ones wait out the "
+               "subscriber's quiet hours (sent by the next `sunbeam run`); \"suppressed\" ones were refused "
+               "(opt-out, entitlement, no address, daily cap): `sunbeam status` shows the reasons.\n";
   for (const auto& outbox : outboxes) std::cout << "outbox: " << fs::absolute(outbox).lexically_normal().string() << "\n";
   if (!settled) {
     report_error("not every delivery settled within " + std::to_string(o.timeout_seconds) + " s");

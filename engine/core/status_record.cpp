@@ -43,6 +43,7 @@ std::string serialize(const StatusRecord& r) {
   if (!r.reason.empty()) o["reason"] = r.reason;
   if (!r.gateway_message_id.empty()) o["gateway_message_id"] = r.gateway_message_id;
   if (r.parts > 0) o["parts"] = r.parts;
+  if (r.cost_per_part > 0) o["cost_per_part"] = r.cost_per_part;
   return json::serialize(o);
 }
 
@@ -99,6 +100,7 @@ Result<StatusTopicRecord> parse_status_record(std::string_view text) {
   r.reason = string_or(o, "reason");
   r.gateway_message_id = string_or(o, "gateway_message_id");
   r.parts = int(int_or(o, "parts"));
+  if (const auto* c = o.if_contains("cost_per_part"); c && c->is_number()) r.cost_per_part = c->to_number<double>();
   r.time_ms = int_or(o, "time");
   out.delivery = std::move(r);
   return out;

@@ -44,7 +44,8 @@ struct StatusRecord {
   DeliveryState state = DeliveryState::planned;
   std::string reason;
   std::string gateway_message_id;
-  int parts = 0;
+  int parts = 0;             // SMS parts sent (the gateway bills each)
+  double cost_per_part = 0;  // the connector's configured price of one part; 0: not configured
   std::int64_t time_ms = 0;  // Unix milliseconds
 };
 

@@ -1,38 +1,79 @@
 #include "engine/dispatch/dispatch_role.h"
 
+#include "engine/core/time_format.h"
+#include "engine/dispatch/local_time.h"
+#include "engine/dispatch/retry_schedule.h"
+
+#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
 #include <mutex>
+#include <random>
 
 namespace sunbeam {
-namespace {
 
 using namespace std::chrono_literals;
 
-// Counts outstanding sends of a batch; the consumer thread waits on it.
-class Countdown {
- public:
-  void add() {
-    std::lock_guard lock(m_);
-    ++n_;
-  }
-  void done() {
-    std::lock_guard lock(m_);
-    if (--n_ == 0) cv_.notify_all();
-  }
-  void wait() {
-    std::unique_lock lock(m_);
-    cv_.wait(lock, [&] { return n_ == 0; });
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  std::size_t n_ = 0;
+// Where a job came from decides how it is let go once settled.
+struct DispatchRole::Job {
+  Delivery delivery;
+  enum class Origin { kafka, deferral } origin = Origin::kafka;
+  kafka::PartitionOffset position;     // Origin::kafka: the record's topic, partition and offset
+  std::int64_t first_attempt_ms = 0;   // bounds the retry age
+  std::string connector;               // the connector it went to (set when sent)
 };
 
+struct DispatchRole::Lane {
+  Connector* connector = nullptr;
+  TokenBucket* bucket = nullptr;
+  const ConnectorConfig* config = nullptr;
+  std::unique_ptr<CircuitBreaker> breaker;
+  Lane* fallback = nullptr;  // for the channels routed here, when the breaker is open
+  int concurrency = 1;
+
+  mutable std::mutex mutex;
+  std::condition_variable wake;
+  SendQueue<Job> queue;
+  int in_flight = 0;
+  bool stopping = false;
+  std::thread thread;
+
+  void push(Job job, const Config& config) {
+    SendPriority p;
+    p.urgent = job.delivery.priority == Priority::urgent;
+    p.tier_rank = int(config.tier_index(job.delivery.tier).value_or(config.tiers.size()));
+    {
+      std::lock_guard lock(mutex);
+      queue.push(p, std::move(job));
+    }
+    wake.notify_one();
+  }
+};
+
+namespace {
+
+double jitter() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+std::string failure_name(FailureClass c) {
+  switch (c) {
+    case FailureClass::none: return "none";
+    case FailureClass::recipient: return "recipient";
+    case FailureClass::message: return "message";
+    case FailureClass::connector: return "connector";
+    case FailureClass::session: return "session";
+  }
+  return "none";
+}
+
 }  // namespace
+
+std::filesystem::path dispatch_store_path(const Config& config) {
+  return config.storage / (config.kafka.instance_id + "-dispatch.sqlite");
+}
 
 DispatchRole::DispatchRole(const Config& config, const TemplateSet& templates, const Connectors& connectors,
                            kafka::ClientSettings settings, kafka::Topics topics, const Clock& clock)
@@ -41,136 +82,490 @@ DispatchRole::DispatchRole(const Config& config, const TemplateSet& templates, c
 
 DispatchRole::~DispatchRole() { stop(); }
 
-std::filesystem::path ledger_path(const Config& config) {
-  return config.storage / (config.kafka.instance_id + "-dispatch-ledger.sqlite");
+DispatchRole::Lane* DispatchRole::lane_for(Channel channel) const {
+  const auto it = routes_.find(channel);
+  return it == routes_.end() ? nullptr : it->second;
 }
 
 Result<void> DispatchRole::start() {
-  auto ledger = SentLedger::open(ledger_path(config_));
+  auto db = SqliteDb::open(dispatch_store_path(config_));
+  if (!db) return db.error();
+  db_ = *db;
+  auto ledger = SentLedger::open(db_);
   if (!ledger) return ledger.error();
   ledger_ = std::move(*ledger);
+  auto deferrals = DeferralStore::open(db_);
+  if (!deferrals) return deferrals.error();
+  deferrals_ = std::move(*deferrals);
+  auto caps = DailyCaps::open(db_);
+  if (!caps) return caps.error();
+  caps_ = std::move(*caps);
+  auto receipts = ReceiptBook::open(db_);
+  if (!receipts) return receipts.error();
+  receipts_ = std::move(*receipts);
+
+  for (Connector* c : connectors_.all()) {
+    auto lane = std::make_unique<Lane>();
+    lane->connector = c;
+    lane->bucket = &connectors_.bucket(c->name());
+    lane->config = config_.connector(c->name());
+    const BreakerConfig b = lane->config ? lane->config->breaker : BreakerConfig{};
+    lane->breaker = std::make_unique<CircuitBreaker>(BreakerSettings{b.failures, b.cool_down}, clock_);
+    lane->concurrency = lane->config ? lane->config->concurrency : 1;
+    lanes_.emplace(c->name(), std::move(lane));
+  }
+  for (Channel ch : {Channel::sms, Channel::email}) {
+    Connector* primary = connectors_.for_channel(ch);
+    if (!primary) continue;
+    Lane* lane = lanes_.at(primary->name()).get();
+    routes_[ch] = lane;
+    if (Connector* fb = connectors_.fallback_for(ch)) lane->fallback = lanes_.at(fb->name()).get();
+  }
+
   auto consumer = kafka::Consumer::create(settings_, {config_.kafka.topic_prefix + "dispatch",
                                                       config_.kafka.instance_id + "-dispatch", true});
   if (!consumer) return consumer.error();
   consumer_ = std::move(*consumer);
+  // Receipts are matched against this instance's store, so each instance
+  // reads all of them (its own group) and ignores what it did not send.
+  auto receipt_consumer = kafka::Consumer::create(
+      settings_, {config_.kafka.instance_id + "-receipts", config_.kafka.instance_id + "-receipts", true});
+  if (!receipt_consumer) return receipt_consumer.error();
+  receipt_consumer_ = std::move(*receipt_consumer);
   auto producer = kafka::Producer::create(settings_, config_.kafka.instance_id + "-dispatch-status",
                                           kafka::Producer::Mode::idempotent);
   if (!producer) return producer.error();
   producer_ = std::move(*producer);
   if (auto r = producer_->warm_up(topics_.status, 30s); !r) return r.error();
   if (auto r = consumer_->subscribe(topics_.deliveries); !r) return r.error();
+  if (auto r = receipt_consumer_->subscribe({topics_.receipts}); !r) return r.error();
+
   running_ = true;
-  thread_ = std::thread([this] { run(); });
+  for (auto& [name, lane] : lanes_) {
+    Lane* l = lane.get();
+    l->thread = std::thread([this, l] { send_loop(*l); });
+  }
+  consumer_thread_ = std::thread([this] { consume_loop(); });
   return {};
 }
 
 void DispatchRole::stop() {
   if (!running_.exchange(false)) return;
-  thread_.join();
+  consumer_thread_.join();
+  // Let sends in flight finish (their completions record them); what is still
+  // queued stays uncommitted in Kafka, or in the deferral store, for next time.
+  for (auto& [name, lane] : lanes_) {
+    {
+      std::lock_guard lock(lane->mutex);
+      lane->stopping = true;
+    }
+    lane->wake.notify_all();
+  }
+  for (auto& [name, lane] : lanes_) lane->thread.join();
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  for (auto& [name, lane] : lanes_) {
+    std::unique_lock lock(lane->mutex);
+    lane->wake.wait_until(lock, deadline, [&] { return lane->in_flight == 0; });
+    if (lane->in_flight > 0) spdlog::warn("dispatch: {} sends to {} still in flight at stop", lane->in_flight, name);
+  }
+  if (auto r = producer_->flush(30s); !r) spdlog::error("dispatch: {}", r.error().message);
+  commit_finished();
   consumer_->close();
+  receipt_consumer_->close();
   producer_.reset();
   consumer_.reset();
+  receipt_consumer_.reset();
 }
 
-void DispatchRole::run() {
+std::vector<ConnectorState> DispatchRole::connector_states() const {
+  std::vector<ConnectorState> out;
+  for (const auto& [name, lane] : lanes_) {
+    std::lock_guard lock(lane->mutex);
+    out.push_back({name, std::string(lane->connector->kind()), std::string(to_string(lane->breaker->state())),
+                   lane->queue.size(), lane->in_flight});
+  }
+  return out;
+}
+
+// ---- the consumer thread -------------------------------------------------
+
+void DispatchRole::consume_loop() {
+  auto last_housekeeping = std::chrono::steady_clock::now() - 1h;
   while (running_) {
-    auto batch = consumer_->poll_batch(deliveries_per_batch, 200ms);
-    if (batch.empty()) continue;
-    if (auto r = process(batch); !r) {
-      spdlog::error("dispatch: {}; re-reading the batch of {}", r.error().message, batch.size());
-      if (auto rw = consumer_->rewind(batch); !rw) spdlog::error("dispatch: {}", rw.error().message);
-      std::this_thread::sleep_for(1s);
+    auto batch = consumer_->poll_batch(500, 100ms);
+    for (auto& m : batch) {
+      auto delivery = parse_delivery(m.value);
+      if (!delivery) {
+        // Not a delivery at all (written by something else): nothing to send, so let it go.
+        spdlog::error("dispatch: skipping a record at {}[{}]@{}: {}", m.topic, m.partition, m.offset,
+                      delivery.error().message);
+        offsets_.track(m.topic, m.partition, m.offset);
+        offsets_.finish(m.topic, m.partition, m.offset);
+        continue;
+      }
+      Job job;
+      job.delivery = std::move(*delivery);
+      job.position = {m.topic, m.partition, m.offset};
+      job.first_attempt_ms = unix_ms(clock_.now());
+      offsets_.track(m.topic, m.partition, m.offset);
+      admit(std::move(job));
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_housekeeping >= 200ms) {
+      last_housekeeping = now;
+      poll_deferrals();
+      poll_receipts();
+      apply_backpressure();
+      commit_finished();
     }
   }
 }
 
-Result<void> DispatchRole::process(const std::vector<kafka::Message>& batch) {
-  std::vector<StatusRecord> records(batch.size());
-  std::vector<bool> has_record(batch.size(), false);
-  Countdown outstanding;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    auto delivery = parse_delivery(batch[i].value);
+std::string DispatchRole::time_zone_of(const Delivery& d) const {
+  return d.recipient.timezone.empty() ? config_.defaults.timezone : d.recipient.timezone;
+}
+
+void DispatchRole::admit(Job job) {
+  const Delivery& d = job.delivery;
+  if (auto sent = ledger_->find(d.delivery_id)) {
+    // Sent before a restart, its offset not committed: record it again, send nothing.
+    ++stats_.skipped_as_sent;
+    auto r = record_for(job, DeliveryState::sent, "already sent before a restart (ledger)");
+    r.connector = sent->connector;
+    r.gateway_message_id = sent->gateway_message_id;
+    return finish(std::move(job), std::move(r));
+  }
+  if (job.origin == Job::Origin::kafka && deferrals_->find(d.delivery_id)) {
+    // Deferred before a restart: the store has it now, and will bring it back when due.
+    offsets_.finish(job.position.topic, job.position.partition, job.position.offset);
+    return;
+  }
+  const auto now = clock_.now();
+  if (d.expires_at_ms && unix_ms(now) >= *d.expires_at_ms) {
+    ++stats_.expired;
+    return finish(std::move(job), record_for(job, DeliveryState::expired, "expires_at passed"));
+  }
+  const std::string tz = time_zone_of(d);
+  if (d.priority != Priority::urgent) {
+    const auto window = d.recipient.quiet_hours ? d.recipient.quiet_hours : config_.defaults.quiet_hours;
+    auto until = quiet_until(now, tz, window);
+    if (!until) {
+      spdlog::warn("dispatch: delivery {}: {}; quiet hours not applied", d.delivery_id, until.error().message);
+    } else if (*until) {
+      if (d.expires_at_ms && unix_ms(**until) >= *d.expires_at_ms) {
+        ++stats_.expired;
+        return finish(std::move(job), record_for(job, DeliveryState::expired, "expires_at falls in quiet hours"));
+      }
+      ++stats_.deferred;
+      return defer(std::move(job), **until, "quiet_hours", "quiet_hours until " + format_rfc3339_utc(unix_ms(**until)));
+    }
+    if (const auto cap = config_.caps.find(d.channel); cap != config_.caps.end()) {
+      auto day = local_day(now, tz);
+      auto taken = day ? caps_->try_take(d.account, to_string(d.channel), *day, d.delivery_id, cap->second)
+                       : Result<bool>(true);
+      if (!taken) {
+        spdlog::error("dispatch: daily cap of {}: {}", d.delivery_id, taken.error().message);
+      } else if (!*taken) {
+        ++stats_.capped;
+        return finish(std::move(job), record_for(job, DeliveryState::suppressed, "cap"));
+      }
+    }
+  }
+  Lane* lane = lane_for(d.channel);
+  if (!lane) {
+    const std::string error = "no connector is routed for " + std::string(to_string(d.channel));
+    auto r = record_for(job, DeliveryState::failed, error);
+    return fail(std::move(job), std::move(r), error);
+  }
+  lane->push(std::move(job), config_);
+}
+
+void DispatchRole::poll_deferrals() {
+  // Bring back what fell due, unless the send queues are already full.
+  std::size_t queued = 0;
+  for (auto& [name, lane] : lanes_) {
+    std::lock_guard lock(lane->mutex);
+    queued += lane->queue.size();
+  }
+  if (queued >= std::size_t(config_.dispatch.max_pending)) return;
+  auto due = deferrals_->due(unix_ms(clock_.now()), 1000);
+  if (!due) {
+    spdlog::error("dispatch: {}", due.error().message);
+    return;
+  }
+  for (auto& row : *due) {
+    {
+      std::lock_guard lock(claimed_mutex_);
+      if (!claimed_deferrals_.insert(row.delivery_id).second) continue;  // already on its way
+    }
+    auto delivery = parse_delivery(row.delivery_json);
     if (!delivery) {
-      spdlog::error("dispatch: skipping a record at {}[{}]@{}: {}", batch[i].topic, batch[i].partition,
-                    batch[i].offset, delivery.error().message);
+      spdlog::error("dispatch: dropping an unreadable deferral {}: {}", row.delivery_id, delivery.error().message);
+      (void)deferrals_->remove(row.delivery_id);
       continue;
     }
-    outstanding.add();
-    has_record[i] = true;
-    dispatch(*delivery, [&, i](StatusRecord r) {
-      records[i] = std::move(r);
-      outstanding.done();
-    });
+    Job job;
+    job.delivery = std::move(*delivery);
+    job.origin = Job::Origin::deferral;
+    job.first_attempt_ms = row.first_attempt_ms;
+    admit(std::move(job));
   }
-  outstanding.wait();
-
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (!has_record[i]) continue;
-    if (auto r = producer_->produce(topics_.status, records[i].event_id, serialize(records[i])); !r) return r.error();
-  }
-  // Records first, offsets after: a crash between the two re-reads the batch.
-  if (auto r = producer_->flush(30s); !r) return r.error();
-  return consumer_->commit(batch);
 }
 
-void DispatchRole::dispatch(const Delivery& d, std::function<void(StatusRecord)> done) {
+void DispatchRole::poll_receipts() {
+  auto batch = receipt_consumer_->poll_batch(500, 0ms);
+  if (batch.empty()) return;
+  for (const auto& m : batch) {
+    auto rec = parse_receipt_record(m.value);
+    if (!rec) {
+      spdlog::error("dispatch: skipping a receipt record: {}", rec.error().message);
+      continue;
+    }
+    auto settled = receipts_->apply(rec->receipt);
+    if (!settled) {
+      spdlog::info("dispatch: receipt from {} ignored: {}", rec->connector, settled.error().message);
+      continue;
+    }
+    if (!*settled) continue;
+    auto record = parse_status_record((*settled)->record_json);
+    if (!record || !record->delivery) continue;
+    StatusRecord r = *record->delivery;
+    r.state = (*settled)->outcome == ReceiptOutcome::delivered ? DeliveryState::delivered : DeliveryState::undelivered;
+    r.reason = rec->receipt.detail;
+    r.time_ms = rec->received_ms ? rec->received_ms : unix_ms(clock_.now());
+    ++stats_.receipts;
+    produce_then(topics_.status, r.event_id, serialize(r), {});
+  }
+  // Receipts are few: wait for their records, then move on.
+  if (auto r = producer_->flush(30s); !r) {
+    spdlog::error("dispatch: receipts not recorded, will re-read: {}", r.error().message);
+    (void)receipt_consumer_->rewind(batch);
+    return;
+  }
+  if (auto r = receipt_consumer_->commit(batch); !r) spdlog::error("dispatch: {}", r.error().message);
+}
+
+void DispatchRole::apply_backpressure() {
+  // The `pause` policy: stop reading a tier whose unfinished deliveries reach
+  // max_pending, read again once half of them are done. Kafka keeps the rest.
+  const std::size_t high = std::size_t(config_.dispatch.max_pending), low = high / 2;
+  for (const auto& topic : topics_.deliveries) {
+    const std::size_t pending = offsets_.pending(topic);
+    const bool paused = paused_topics_.contains(topic);
+    if (!paused && pending >= high) {
+      if (consumer_->pause(topic)) {
+        paused_topics_.insert(topic);
+        spdlog::info("dispatch: {} unfinished deliveries from {}: pausing it", pending, topic);
+      }
+    } else if (paused && pending <= low) {
+      if (consumer_->resume(topic)) {
+        paused_topics_.erase(topic);
+        spdlog::info("dispatch: resuming {}", topic);
+      }
+    }
+  }
+}
+
+void DispatchRole::commit_finished() {
+  if (auto r = consumer_->commit(offsets_.take_commits()); !r) spdlog::error("dispatch: {}", r.error().message);
+}
+
+// ---- the connectors' threads ----------------------------------------------
+
+void DispatchRole::send_loop(Lane& lane) {
+  std::unique_lock lock(lane.mutex);
+  while (true) {
+    lane.wake.wait_for(lock, 100ms, [&] { return lane.stopping || (!lane.queue.empty() && lane.in_flight < lane.concurrency); });
+    if (lane.stopping) return;
+    if (lane.queue.empty() || lane.in_flight >= lane.concurrency) continue;
+    // Hold the connector's rate. This thread is the connector's own sender,
+    // not an event loop: waiting here is what the rate means.
+    if (const auto wait = lane.bucket->take(); wait.count() > 0) {
+      lock.unlock();
+      std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(wait, 50ms));
+      lock.lock();
+      continue;
+    }
+    if (!lane.breaker->allow()) {
+      // The breaker is open: hand the most urgent delivery to the fallback, or wait.
+      if (lane.fallback && lane.fallback->breaker->state() != CircuitBreaker::State::open) {
+        auto job = lane.queue.pop();
+        lock.unlock();
+        if (job) lane.fallback->push(std::move(*job), config_);
+        lock.lock();
+      } else {
+        lane.wake.wait_for(lock, 100ms, [&] { return lane.stopping; });
+      }
+      continue;
+    }
+    auto job = lane.queue.pop();
+    if (!job) continue;
+    ++lane.in_flight;
+    lock.unlock();
+    send(lane, std::move(*job));
+    lock.lock();
+  }
+}
+
+void DispatchRole::send(Lane& lane, Job job) {
+  const auto release = [&lane] {
+    {
+      std::lock_guard lock(lane.mutex);
+      --lane.in_flight;
+    }
+    lane.wake.notify_all();
+  };
+  const Delivery& d = job.delivery;
+  job.connector = lane.connector->name();
+  // A delivery may have waited in the queue: never send it late.
+  if (d.expires_at_ms && unix_ms(clock_.now()) >= *d.expires_at_ms) {
+    ++stats_.expired;
+    release();
+    (void)caps_->give_back(d.delivery_id);
+    return finish(std::move(job), record_for(job, DeliveryState::expired, "expires_at passed"));
+  }
+  auto message = renderer_.render(d);
+  if (!message) {
+    release();
+    auto r = record_for(job, DeliveryState::failed, message.error().code + ": " + message.error().message);
+    return fail(std::move(job), std::move(r), message.error().message);
+  }
+  if (lane.connector->kind() != "outbox") {
+    // Written before submit, so a receipt finds the delivery however early it comes.
+    auto base = record_for(job, DeliveryState::sent, {});
+    base.parts = message->parts;
+    if (auto r = receipts_->expect(d.delivery_id, serialize(base), message->parts); !r)
+      spdlog::error("dispatch: {} (receipts for {} will not match)", r.error().message, d.delivery_id);
+  }
+  auto msg = std::make_shared<OutboundMessage>(*message);
+  lane.connector->send(std::move(*message), [this, &lane, job = std::move(job), msg, release](SendOutcome outcome) mutable {
+    settle(lane, std::move(job), *msg, std::move(outcome));
+    release();
+  });
+}
+
+void DispatchRole::settle(Lane& lane, Job job, const OutboundMessage& msg, SendOutcome outcome) {
+  const Delivery& d = job.delivery;
+  if (outcome.accepted()) {
+    lane.breaker->on_success();
+    const auto now_ms = unix_ms(clock_.now());
+    if (auto l = ledger_->record(d.delivery_id, {now_ms, lane.connector->name(), outcome.gateway_message_id}); !l)
+      spdlog::error("dispatch: {} (delivery {} was sent)", l.error().message, d.delivery_id);
+    if (auto a = receipts_->alias(outcome.gateway_message_id, d.delivery_id); !a)
+      spdlog::error("dispatch: {}", a.error().message);
+    ++stats_.sent;
+    auto r = record_for(job, DeliveryState::sent, {});
+    r.gateway_message_id = std::move(outcome.gateway_message_id);
+    r.parts = msg.parts;
+    r.cost_per_part = msg.channel == Channel::sms && lane.config ? lane.config->cost_per_part : 0;
+    return finish(std::move(job), std::move(r));
+  }
+  if (outcome.retryable()) lane.breaker->on_failure();
+  const std::string error = failure_name(outcome.failure) + ": " + outcome.error;
+  const RetryPolicy policy = lane.config ? lane.config->retry : RetryPolicy{};
+  const auto now = clock_.now();
+  const auto age = std::chrono::milliseconds(unix_ms(now) - job.first_attempt_ms);
+  if (outcome.retryable()) {
+    if (auto delay = next_retry(policy, d.attempt, age, jitter())) {
+      ++stats_.retried;
+      const std::string reason = "retry " + std::to_string(d.attempt + 1) + " of " + std::to_string(policy.max_attempts) +
+                                 " after " + error;
+      return defer(std::move(job), now + *delay, "retry: " + error, reason);
+    }
+  }
+  (void)caps_->give_back(d.delivery_id);  // not sent: the customer's quota is not used
+  auto r = record_for(job, DeliveryState::failed, error);
+  return fail(std::move(job), std::move(r), error);
+}
+
+// ---- outcomes ---------------------------------------------------------------
+
+StatusRecord DispatchRole::record_for(const Job& job, DeliveryState state, std::string reason) const {
+  const Delivery& d = job.delivery;
   StatusRecord r;
   r.delivery_id = d.delivery_id;
   r.event_id = d.event_id;
   r.event_type = d.event_type;
   r.account = d.account;
   r.channel = std::string(to_string(d.channel));
+  r.connector = job.connector;
   r.tier = d.tier;
   r.attempt = d.attempt;
-  const auto finish = [&](DeliveryState state, std::string reason) {
-    r.state = state;
-    r.reason = std::move(reason);
-    r.time_ms = unix_ms(clock_.now());
-    done(std::move(r));
-  };
+  r.state = state;
+  r.reason = std::move(reason);
+  r.time_ms = unix_ms(clock_.now());
+  return r;
+}
 
-  if (auto sent = ledger_->find(d.delivery_id)) {
-    // Sent before a crash, its offset not committed: record it again, send nothing.
-    ++stats_.skipped_as_sent;
-    r.connector = sent->connector;
-    r.gateway_message_id = sent->gateway_message_id;
-    return finish(DeliveryState::sent, "already sent before a restart (ledger)");
-  }
-  if (d.expires_at_ms && unix_ms(clock_.now()) >= *d.expires_at_ms) {
-    ++stats_.expired;
-    return finish(DeliveryState::expired, "expires_at passed");
-  }
-  Connector* connector = connectors_.for_channel(d.channel);
-  if (!connector) {
-    ++stats_.failed;
-    return finish(DeliveryState::failed, "no connector is routed for " + r.channel);
-  }
-  r.connector = connector->name();
-  auto message = renderer_.render(d);
-  if (!message) {
-    ++stats_.failed;
-    return finish(DeliveryState::failed, message.error().code + ": " + message.error().message);
-  }
-  r.parts = message->parts;
-  // Hold the connector's rate. Waiting here is fine: this is dispatch's own
-  // thread, not an event loop; the batch simply takes as long as the rate says.
-  auto& bucket = connectors_.bucket(connector->name());
-  for (auto wait = bucket.take(); wait.count() > 0; wait = bucket.take()) std::this_thread::sleep_for(wait);
-  connector->send(std::move(*message), [this, r, done = std::move(done)](SendOutcome outcome) mutable {
-    r.time_ms = unix_ms(clock_.now());
-    if (outcome.accepted()) {
-      if (auto l = ledger_->record(r.delivery_id, {r.time_ms, r.connector, outcome.gateway_message_id}); !l)
-        spdlog::error("dispatch: {} (delivery {} was sent)", l.error().message, r.delivery_id);
-      ++stats_.sent;
-      r.state = DeliveryState::sent;
-      r.gateway_message_id = std::move(outcome.gateway_message_id);
-    } else {
-      ++stats_.failed;
-      r.state = DeliveryState::failed;
-      r.reason = std::move(outcome.error);
+void DispatchRole::produce_then(const std::string& topic, const std::string& key, std::string value,
+                                std::function<void()> then) {
+  // librdkafka retries a record until message.timeout.ms; if it still fails,
+  // produce it again: the delivery must not be let go without its record.
+  auto shared = std::make_shared<std::string>(std::move(value));
+  auto report = [this, topic, key, shared, then = std::move(then)](Result<void> r) mutable {
+    if (r) {
+      if (then) then();
+      return;
     }
-    done(std::move(r));
-  });
+    spdlog::error("dispatch: a record to {} failed ({}); producing it again", topic, r.error().message);
+    if (running_ || producer_) produce_then(topic, key, std::move(*shared), std::move(then));
+  };
+  if (auto r = producer_->produce(topic, key, *shared, std::move(report)); !r)
+    spdlog::error("dispatch: cannot produce to {}: {}", topic, r.error().message);
+}
+
+std::function<void()> DispatchRole::let_go_of(const Job& job, bool keep_deferral) {
+  return [this, origin = job.origin, position = job.position, id = job.delivery.delivery_id, keep_deferral] {
+    if (origin == Job::Origin::kafka) {
+      offsets_.finish(position.topic, position.partition, position.offset);
+      return;
+    }
+    if (!keep_deferral)
+      if (auto r = deferrals_->remove(id); !r) spdlog::error("dispatch: {}", r.error().message);
+    std::lock_guard lock(claimed_mutex_);
+    claimed_deferrals_.erase(id);
+  };
+}
+
+void DispatchRole::finish(Job job, StatusRecord record, bool keep_deferral) {
+  produce_then(topics_.status, record.event_id, serialize(record), let_go_of(job, keep_deferral));
+}
+
+void DispatchRole::defer(Job job, SystemTime until, std::string reason, std::string record_reason) {
+  Deferral row;
+  row.delivery_id = job.delivery.delivery_id;
+  row.due_ms = unix_ms(until);
+  row.first_attempt_ms = job.first_attempt_ms;
+  row.reason = std::move(reason);
+  Delivery next = job.delivery;
+  if (row.reason.starts_with("retry")) ++next.attempt;
+  row.delivery_json = serialize(next);
+  if (auto r = deferrals_->put(row); !r) {
+    // Not durable: keep the delivery unfinished (its offset uncommitted), so
+    // a restart brings it back; say so loudly.
+    spdlog::error("dispatch: cannot defer {}: {}", row.delivery_id, r.error().message);
+    return;
+  }
+  auto record = record_for(job, DeliveryState::deferred, std::move(record_reason));
+  finish(std::move(job), std::move(record), /*keep_deferral=*/true);
+}
+
+void DispatchRole::fail(Job job, StatusRecord record, const std::string& error) {
+  ++stats_.failed;
+  // The dead letter carries everything needed to understand and replay it.
+  boost::json::object letter{{"delivery", to_json(job.delivery)},
+                             {"connector", job.connector},
+                             {"attempts", job.delivery.attempt},
+                             {"last_error", error},
+                             {"first_attempt_at", format_rfc3339_utc(job.first_attempt_ms)},
+                             {"failed_at", format_rfc3339_utc(unix_ms(clock_.now()))}};
+  // Let go only once both the dead letter and the status record are in Kafka.
+  auto pending = std::make_shared<std::atomic<int>>(2);
+  auto let_go = [pending, let_go = let_go_of(job, false)] {
+    if (--*pending == 0) let_go();
+  };
+  produce_then(topics_.dlq, job.delivery.event_id, boost::json::serialize(letter), let_go);
+  produce_then(topics_.status, record.event_id, serialize(record), let_go);
 }
 
 }  // namespace sunbeam

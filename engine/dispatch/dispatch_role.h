@@ -1,15 +1,23 @@
-// The dispatch role (minimal form; see docs/architecture.md for what the
-// delivery issue adds): consumes `deliveries.<tier>` (read_committed), renders
-// each delivery for the subscriber's locale and channel, hands it to the
-// routed connector, records the outcome on `status`, and commits the batch's
-// offsets only once those records are acknowledged by Kafka.
+// The dispatch role: consumes `deliveries.<tier>` (read_committed), decides
+// each delivery's fate and sends it through the routed connector; records
+// every attempt and outcome on `status`; matches gateways' receipts.
 //
-// Guarantee: a crash re-reads the uncommitted batch, so a delivery is never
-// lost; the SentLedger skips what was already accepted, so only a send in
-// flight at the crash (accepted by the gateway, not yet in the ledger) can go
-// out twice.
+// The path of one delivery (docs/architecture.md, "Dispatch"):
+//   admit   (consumer thread) already sent (ledger)? expired? in the
+//           subscriber's quiet hours (deferred, durably)? over the daily cap
+//           (suppressed: cap)? -> the connector's send queue
+//   send    (one thread per connector) a token from the bucket, the breaker's
+//           leave (else the fallback connector), the most urgent / highest
+//           tier delivery first, rendered, handed to the connector
+//   settle  (the connector's completion) sent -> ledger; a retryable failure
+//           -> deferred for a back-off, durably; a final one -> `failed` and
+//           the `dlq` topic
+// A delivery's Kafka offset is committed once its outcome record (or its
+// durable deferral's record) is acknowledged, in offset order per partition,
+// so a crash re-reads what was unfinished: nothing is lost, and the ledger
+// keeps re-sends to those in flight at the crash.
 //
-// Lifecycle: start() -> its own thread -> stop() finishes the batch in hand.
+// Lifecycle: start() -> threads -> stop() drains sends in flight.
 #pragma once
 
 #include "config/config.h"
@@ -17,31 +25,44 @@
 #include "engine/core/clock.h"
 #include "engine/core/delivery.h"
 #include "engine/core/status_record.h"
+#include "engine/dispatch/circuit_breaker.h"
+#include "engine/dispatch/daily_caps.h"
+#include "engine/dispatch/deferral_store.h"
+#include "engine/dispatch/offset_tracker.h"
+#include "engine/dispatch/receipt_book.h"
+#include "engine/dispatch/send_queue.h"
+#include "engine/dispatch/sent_ledger.h"
 #include "engine/kafka/client_settings.h"
 #include "engine/kafka/consumer.h"
 #include "engine/kafka/producer.h"
-#include "engine/dispatch/sent_ledger.h"
 #include "engine/kafka/topics.h"
 #include "templates/template_set.h"
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
+#include <set>
 #include <thread>
+#include <vector>
 
 namespace sunbeam {
 
 struct DispatchStats {
   std::atomic<std::uint64_t> sent{0};
-  std::atomic<std::uint64_t> failed{0};
+  std::atomic<std::uint64_t> failed{0};        // final failures (also on dlq)
   std::atomic<std::uint64_t> expired{0};
+  std::atomic<std::uint64_t> deferred{0};      // quiet hours
+  std::atomic<std::uint64_t> retried{0};       // failures deferred for a retry
+  std::atomic<std::uint64_t> capped{0};
   std::atomic<std::uint64_t> skipped_as_sent{0};  // found in the ledger after a restart
+  std::atomic<std::uint64_t> receipts{0};      // receipts that settled a delivery
 };
 
-// Where this instance's ledger lives: <storage>/<kafka.instance_id>-dispatch-ledger.sqlite.
-std::filesystem::path ledger_path(const Config& config);
+// Where this instance's durable state lives: <storage>/<kafka.instance_id>-dispatch.sqlite.
+std::filesystem::path dispatch_store_path(const Config& config);
 
-// What dispatch does with one delivery, apart from Kafka: decide, render,
+// What dispatch does with one delivery, apart from Kafka: render it and
 // build the connector's message. Pure, so tests and `sunbeam preview` share it.
 class DeliveryRenderer {
  public:
@@ -55,10 +76,17 @@ class DeliveryRenderer {
   const TemplateSet& templates_;
 };
 
+// One connector's state, for operators (GET /v1/connectors).
+struct ConnectorState {
+  std::string name;
+  std::string kind;
+  std::string breaker;  // closed | open | half_open
+  std::size_t queued = 0;
+  int in_flight = 0;
+};
+
 class DispatchRole {
  public:
-  static constexpr std::size_t deliveries_per_batch = 500;
-
   DispatchRole(const Config& config, const TemplateSet& templates, const Connectors& connectors,
                kafka::ClientSettings settings, kafka::Topics topics, const Clock& clock);
   ~DispatchRole();
@@ -66,12 +94,31 @@ class DispatchRole {
   Result<void> start();
   void stop();
   const DispatchStats& stats() const { return stats_; }
+  std::vector<ConnectorState> connector_states() const;
+
+  struct Lane;  // one connector's queue, limits and sender thread
+  struct Job;   // one delivery on its way
 
  private:
-  void run();
-  Result<void> process(const std::vector<kafka::Message>& batch);
-  // Starts one delivery; `done` receives its status record (maybe at once).
-  void dispatch(const Delivery& d, std::function<void(StatusRecord)> done);
+  void consume_loop();
+  void admit(Job job);
+  void poll_deferrals();
+  void poll_receipts();
+  void apply_backpressure();
+  void commit_finished();
+  void send_loop(Lane& lane);
+  void send(Lane& lane, Job job);
+  void settle(Lane& lane, Job job, const OutboundMessage& msg, SendOutcome outcome);
+  // Outcomes. Each produces its status record and, once Kafka has it, lets
+  // the delivery's origin go (offset finished, or deferral removed).
+  void finish(Job job, StatusRecord record, bool keep_deferral = false);
+  std::function<void()> let_go_of(const Job& job, bool keep_deferral);
+  void defer(Job job, SystemTime until, std::string reason, std::string record_reason);
+  void fail(Job job, StatusRecord record, const std::string& error);
+  void produce_then(const std::string& topic, const std::string& key, std::string value, std::function<void()> then);
+  StatusRecord record_for(const Job& job, DeliveryState state, std::string reason) const;
+  std::string time_zone_of(const Delivery& d) const;
+  Lane* lane_for(Channel channel) const;
 
   const Config& config_;
   DeliveryRenderer renderer_;
@@ -79,11 +126,22 @@ class DispatchRole {
   kafka::ClientSettings settings_;
   kafka::Topics topics_;
   const Clock& clock_;
-  std::unique_ptr<kafka::Consumer> consumer_;
-  std::unique_ptr<kafka::Producer> producer_;
+  std::shared_ptr<SqliteDb> db_;
   std::unique_ptr<SentLedger> ledger_;
+  std::unique_ptr<DeferralStore> deferrals_;
+  std::unique_ptr<DailyCaps> caps_;
+  std::unique_ptr<ReceiptBook> receipts_;
+  std::unique_ptr<kafka::Consumer> consumer_;
+  std::unique_ptr<kafka::Consumer> receipt_consumer_;
+  std::unique_ptr<kafka::Producer> producer_;
+  OffsetTracker offsets_;
+  std::map<std::string, std::unique_ptr<Lane>, std::less<>> lanes_;
+  std::map<Channel, Lane*> routes_;
+  std::set<std::string> paused_topics_;
+  std::mutex claimed_mutex_;
+  std::set<std::string> claimed_deferrals_;  // taken from the store, not yet settled
   std::atomic<bool> running_{false};
-  std::thread thread_;
+  std::thread consumer_thread_;
   DispatchStats stats_;
 };
 

@@ -127,6 +127,47 @@ Result<void> Consumer::commit(const std::vector<Message>& processed) {
   return {};
 }
 
+Result<void> Consumer::commit(const std::vector<PartitionOffset>& positions) {
+  if (positions.empty()) return {};
+  auto* list = rd_kafka_topic_partition_list_new(int(positions.size()));
+  for (const auto& p : positions) rd_kafka_topic_partition_list_add(list, p.topic.c_str(), p.partition)->offset = p.offset;
+  const auto err = rd_kafka_commit(rk_, list, 0 /* synchronous */);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err) return make_error("kafka_commit", std::string("cannot commit offsets: ") + rd_kafka_err2str(err));
+  return {};
+}
+
+namespace {
+
+// The assigned partitions of `topic` (caller owns the list).
+rd_kafka_topic_partition_list_t* assigned_of(rd_kafka_t* rk, const std::string& topic) {
+  rd_kafka_topic_partition_list_t* all = nullptr;
+  auto* out = rd_kafka_topic_partition_list_new(8);
+  if (rd_kafka_assignment(rk, &all) != RD_KAFKA_RESP_ERR_NO_ERROR || !all) return out;
+  for (int i = 0; i < all->cnt; ++i)
+    if (topic == all->elems[i].topic) rd_kafka_topic_partition_list_add(out, all->elems[i].topic, all->elems[i].partition);
+  rd_kafka_topic_partition_list_destroy(all);
+  return out;
+}
+
+}  // namespace
+
+Result<void> Consumer::pause(const std::string& topic) {
+  auto* list = assigned_of(rk_, topic);
+  const auto err = list->cnt ? rd_kafka_pause_partitions(rk_, list) : RD_KAFKA_RESP_ERR_NO_ERROR;
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err) return make_error("kafka_pause", "cannot pause " + topic + ": " + rd_kafka_err2str(err));
+  return {};
+}
+
+Result<void> Consumer::resume(const std::string& topic) {
+  auto* list = assigned_of(rk_, topic);
+  const auto err = list->cnt ? rd_kafka_resume_partitions(rk_, list) : RD_KAFKA_RESP_ERR_NO_ERROR;
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err) return make_error("kafka_resume", "cannot resume " + topic + ": " + rd_kafka_err2str(err));
+  return {};
+}
+
 Result<void> Consumer::rewind(const std::vector<Message>& batch) {
   std::map<std::pair<std::string, int>, std::int64_t> first;
   for (const auto& m : batch) {

@@ -50,6 +50,12 @@ class Consumer {
 
   // Commits, synchronously, the offsets after `processed` (per partition).
   Result<void> commit(const std::vector<Message>& processed);
+  // Commits, synchronously, explicit positions (the next offset to read).
+  Result<void> commit(const std::vector<PartitionOffset>& positions);
+  // Stops / restarts fetching from every assigned partition of `topic`
+  // (backpressure); poll_batch must still be called to stay in the group.
+  Result<void> pause(const std::string& topic);
+  Result<void> resume(const std::string& topic);
   // Seeks each partition in `batch` back to its first record there, so a
   // batch whose work was abandoned is read again.
   Result<void> rewind(const std::vector<Message>& batch);

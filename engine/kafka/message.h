@@ -16,4 +16,11 @@ struct Message {
   std::int64_t timestamp_ms = 0;
 };
 
+// A position in a partition: for a commit, the next offset to read.
+struct PartitionOffset {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+};
+
 }  // namespace sunbeam::kafka

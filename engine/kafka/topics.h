@@ -1,5 +1,6 @@
 // The names of sunbeam's topics, derived once from the configured prefix
-// (ARCHITECTURE: events, deliveries.<tier>, digest, status, dlq).
+// (ARCHITECTURE: events, deliveries.<tier>, digest, status, dlq; and
+// receipts, which carries gateways' delivery receipts from the API to dispatch).
 #pragma once
 
 #include "config/config.h"
@@ -15,6 +16,7 @@ struct Topics {
   std::string digest;
   std::string status;
   std::string dlq;
+  std::string receipts;  // delivery receipts from gateways, for dispatch to match
 
   static Topics from(const Config& config);
   const std::string& deliveries_for(std::size_t tier_index) const { return deliveries.at(tier_index); }

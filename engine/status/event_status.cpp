@@ -33,6 +33,13 @@ bool EventStatus::settled() const {
   return true;
 }
 
+bool EventStatus::at_rest() const {
+  if (!fanned_out) return false;
+  for (const auto& [key, g] : groups)
+    if (g.terminal() + g.digest + g.count(DeliveryState::deferred) < g.planned) return false;
+  return true;
+}
+
 namespace {
 
 boost::json::object counts_json(const StateCounts& c) {
@@ -59,7 +66,7 @@ boost::json::object EventStatus::to_json() const {
   }
   return {{"event_id", event_id},          {"event_type", event_type},
           {"fanned_out", fanned_out},      {"fanouts", fanouts},
-          {"settled", settled()},
+          {"settled", settled()},           {"at_rest", at_rest()},
           {"totals", counts_json(totals())}, {"groups", std::move(group_list)}};
 }
 

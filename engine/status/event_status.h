@@ -35,6 +35,9 @@ struct EventStatus {
   StateCounts totals() const;
   // Fanned out, and every delivery terminal or held for the digest.
   bool settled() const;
+  // Nothing in flight: every delivery terminal, held for the digest, or
+  // deferred (quiet hours, a retry's back-off) to a later time.
+  bool at_rest() const;
   boost::json::object to_json() const;
 };
 

@@ -71,6 +71,11 @@ void StatusView::apply(const StatusTopicRecord& record) {
   std::optional<DeliveryState> previous;
   auto [it, inserted] = deliveries_.try_emplace(key_of(r.delivery_id), r.state);
   if (!inserted) {
+    // A receipt can be recorded before the `sent` record it answers (a fast
+    // gateway; a re-recorded `sent` after a restart): the receipt's word stands.
+    const bool receipt_first = (it->second == DeliveryState::delivered || it->second == DeliveryState::undelivered) &&
+                               r.state == DeliveryState::sent;
+    if (receipt_first) return;
     previous = it->second;
     it->second = r.state;
   }

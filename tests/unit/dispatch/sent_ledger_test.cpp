@@ -10,12 +10,20 @@
 using namespace sunbeam;
 namespace fs = std::filesystem;
 
+namespace {
+Result<std::unique_ptr<SentLedger>> open_ledger(const fs::path& file) {
+  auto db = SqliteDb::open(file);
+  if (!db) return db.error();
+  return SentLedger::open(*db);
+}
+}  // namespace
+
 TEST_CASE("the ledger remembers sent deliveries across a reopen, once each") {
   const auto dir = fs::temp_directory_path() / ("sunbeam-ledger-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   const auto file = dir / "nested" / "ledger.sqlite";
   {
-    auto ledger = SentLedger::open(file);
+    auto ledger = open_ledger(file);
     REQUIRE(ledger);
     CHECK_FALSE((*ledger)->find("d1"));
     REQUIRE((*ledger)->record("d1", {1000, "outbox", "gw-1"}));
@@ -23,7 +31,7 @@ TEST_CASE("the ledger remembers sent deliveries across a reopen, once each") {
     REQUIRE((*ledger)->record("d2", {3000, "outbox", ""}));
     CHECK((*ledger)->size() == 2);
   }
-  auto reopened = SentLedger::open(file);
+  auto reopened = open_ledger(file);
   REQUIRE(reopened);
   auto d1 = (*reopened)->find("d1");
   REQUIRE(d1);
@@ -38,7 +46,7 @@ TEST_CASE("the ledger remembers sent deliveries across a reopen, once each") {
 TEST_CASE("records from many threads all land") {
   const auto dir = fs::temp_directory_path() / ("sunbeam-ledger-mt-" + std::to_string(::getpid()));
   fs::remove_all(dir);
-  auto ledger = SentLedger::open(dir / "ledger.sqlite");
+  auto ledger = open_ledger(dir / "ledger.sqlite");
   REQUIRE(ledger);
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
@@ -51,7 +59,7 @@ TEST_CASE("records from many threads all land") {
 }
 
 TEST_CASE("an unwritable place is a clear error") {
-  auto ledger = SentLedger::open("/proc/no-such-dir/ledger.sqlite");
+  auto ledger = open_ledger("/proc/no-such-dir/ledger.sqlite");
   REQUIRE_FALSE(ledger);
-  CHECK(ledger.error().code == "ledger");
+  CHECK(ledger.error().code == "store");
 }

@@ -1,0 +1,50 @@
+#include "engine/dispatch/daily_caps.h"
+
+namespace sunbeam {
+
+Result<std::unique_ptr<DailyCaps>> DailyCaps::open(std::shared_ptr<SqliteDb> db) {
+  if (auto r = db->exec("CREATE TABLE IF NOT EXISTS cap_uses ("
+                        "  account TEXT NOT NULL, channel TEXT NOT NULL, day TEXT NOT NULL,"
+                        "  delivery_id TEXT NOT NULL UNIQUE,"
+                        "  PRIMARY KEY (account, channel, day, delivery_id)) WITHOUT ROWID;");
+      !r)
+    return r.error();
+  std::unique_ptr<DailyCaps> out(new DailyCaps(db));
+  const std::pair<SqlStatement*, const char*> statements[] = {
+      {&out->holds_, "SELECT 1 FROM cap_uses WHERE delivery_id = ?"},
+      {&out->count_, "SELECT count(*) FROM cap_uses WHERE account = ? AND channel = ? AND day = ?"},
+      {&out->take_, "INSERT OR IGNORE INTO cap_uses VALUES (?, ?, ?, ?)"},
+      {&out->give_back_, "DELETE FROM cap_uses WHERE delivery_id = ?"},
+      {&out->forget_, "DELETE FROM cap_uses WHERE day < ?"},
+  };
+  for (auto& [stmt, sql] : statements) {
+    auto s = db->prepare(sql);
+    if (!s) return s.error();
+    *stmt = std::move(*s);
+  }
+  return out;
+}
+
+Result<bool> DailyCaps::try_take(std::string_view account, std::string_view channel, std::string_view day,
+                                 std::string_view delivery_id, int cap) {
+  auto lock = db_->lock();  // the check and the insert are one step for every thread
+  if (holds_.reset().bind(1, delivery_id).next_row()) return true;
+  count_.reset().bind(1, account).bind(2, channel).bind(3, day);
+  const std::int64_t used = count_.next_row() ? count_.int64_at(0) : 0;
+  if (used >= cap) return false;
+  if (auto r = take_.reset().bind(1, account).bind(2, channel).bind(3, day).bind(4, delivery_id).run(); !r)
+    return r.error();
+  return true;
+}
+
+Result<void> DailyCaps::give_back(std::string_view delivery_id) {
+  auto lock = db_->lock();
+  return give_back_.reset().bind(1, delivery_id).run();
+}
+
+Result<void> DailyCaps::forget_before(std::string_view day) {
+  auto lock = db_->lock();
+  return forget_.reset().bind(1, day).run();
+}
+
+}  // namespace sunbeam

@@ -1,0 +1,33 @@
+// Per-subscriber daily caps per channel (SPEC §4 `caps`): at most N messages a
+// local day on a channel. A delivery uses its place once (a retry or a re-read
+// after a restart does not use another), and the counts survive restarts
+// (a table of the instance's SqliteDb). Urgent deliveries never ask.
+//
+// Thread safety: any thread (the SqliteDb's lock).
+#pragma once
+
+#include "engine/dispatch/sqlite_db.h"
+
+namespace sunbeam {
+
+class DailyCaps {
+ public:
+  static Result<std::unique_ptr<DailyCaps>> open(std::shared_ptr<SqliteDb> db);
+
+  // True, and the place is taken, when `delivery_id` already holds one or
+  // fewer than `cap` are taken for (account, channel, day); false when capped.
+  Result<bool> try_take(std::string_view account, std::string_view channel, std::string_view day,
+                        std::string_view delivery_id, int cap);
+  // Gives back a place taken by a delivery that then was not sent (it failed
+  // or expired), so a gateway outage does not eat the customer's quota.
+  Result<void> give_back(std::string_view delivery_id);
+  // Forgets days before `day` (YYYY-MM-DD compares as text).
+  Result<void> forget_before(std::string_view day);
+
+ private:
+  explicit DailyCaps(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  std::shared_ptr<SqliteDb> db_;
+  SqlStatement holds_, count_, take_, give_back_, forget_;
+};
+
+}  // namespace sunbeam

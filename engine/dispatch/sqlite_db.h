@@ -1,0 +1,69 @@
+// A thin RAII layer over one SQLite connection (Debian's libsqlite3), shared
+// by dispatch's durable stores (sent ledger, deferrals, daily caps, receipts),
+// which keep their tables in one file per instance. WAL mode with
+// synchronous=NORMAL: a committed row survives the process being killed; a
+// power cut may lose the last few (then those are sent again, never lost).
+//
+// Thread safety: one connection and one mutex; every store takes `lock()`
+// around its statements, so the stores may be used from any thread.
+#pragma once
+
+#include "engine/core/result.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace sunbeam {
+
+class SqliteDb;
+
+// A prepared statement; reset() before re-use, bind() by 1-based index.
+class SqlStatement {
+ public:
+  SqlStatement() = default;
+  SqlStatement(SqlStatement&& other) noexcept : stmt_(other.stmt_), db_(other.db_) { other.stmt_ = nullptr; }
+  SqlStatement& operator=(SqlStatement&& other) noexcept;
+  ~SqlStatement();
+
+  SqlStatement& reset();
+  SqlStatement& bind(int index, std::string_view text);
+  SqlStatement& bind(int index, std::int64_t value);
+  bool next_row();        // true while a row is there
+  Result<void> run();     // steps to the end; an error says what failed
+  std::int64_t int64_at(int column) const;
+  std::string text_at(int column) const;
+
+ private:
+  friend class SqliteDb;
+  SqlStatement(sqlite3_stmt* stmt, sqlite3* db) : stmt_(stmt), db_(db) {}
+  sqlite3_stmt* stmt_ = nullptr;
+  sqlite3* db_ = nullptr;
+};
+
+class SqliteDb {
+ public:
+  static Result<std::shared_ptr<SqliteDb>> open(const std::filesystem::path& file);
+  ~SqliteDb();
+  SqliteDb(const SqliteDb&) = delete;
+  SqliteDb& operator=(const SqliteDb&) = delete;
+
+  Result<void> exec(const std::string& sql);
+  Result<SqlStatement> prepare(const std::string& sql);
+  std::unique_lock<std::mutex> lock() { return std::unique_lock(mutex_); }
+  const std::filesystem::path& file() const { return file_; }
+
+ private:
+  SqliteDb(sqlite3* db, std::filesystem::path file) : db_(db), file_(std::move(file)) {}
+  sqlite3* db_;
+  std::filesystem::path file_;
+  std::mutex mutex_;
+};
+
+}  // namespace sunbeam
