@@ -28,12 +28,28 @@ FailureClass classify_curl(CURLcode code) {
   }
 }
 
-FailureClass classify_smtp_reply(long code, bool to_recipient) {
+FailureClass classify_smtp_reply(long code, SmtpCommand command) {
   if (code >= 200 && code < 400) return FailureClass::none;
   if (code >= 400 && code < 500) return code == 421 ? FailureClass::session : FailureClass::connector;
-  if (to_recipient) return FailureClass::recipient;
-  if (code == 552 || code == 554) return FailureClass::message;
+  switch (command) {
+    case SmtpCommand::rcpt: return FailureClass::recipient;
+    case SmtpCommand::data: return FailureClass::message;
+    case SmtpCommand::mail: return code == 552 ? FailureClass::message : FailureClass::connector;
+    case SmtpCommand::session: return FailureClass::connector;
+  }
   return FailureClass::connector;
+}
+
+SendOutcome smtp_outcome(CURLcode code, long reply, SmtpCommand command, const std::string& what,
+                         const std::string& reply_text) {
+  if (code == CURLE_OK) return SendOutcome::ok();
+  if (reply >= 400) {
+    static constexpr const char* names[] = {"the session", "MAIL FROM", "RCPT TO", "DATA"};
+    std::string error = what + ": " + names[static_cast<int>(command)] + " refused: ";
+    error += reply_text.empty() ? std::to_string(reply) : reply_text.substr(0, 200);
+    return SendOutcome::fail(classify_smtp_reply(reply, command), std::move(error));
+  }
+  return SendOutcome::fail(classify_curl(code), what + ": " + curl_easy_strerror(code));
 }
 
 SendOutcome http_outcome(CURLcode code, long status, const std::string& what, const std::string& body_excerpt) {

@@ -22,9 +22,31 @@ FailureClass classify_http_status(long status);
 // malformed request is `message`.
 FailureClass classify_curl(CURLcode code);
 
-// An SMTP reply code for the command that failed. `to_recipient` is true when
-// it answered RCPT TO, whose 5yz means this address is bad (`recipient`).
-FailureClass classify_smtp_reply(long code, bool to_recipient);
+// The SMTP command a reply answered: a 5yz's blast radius depends on it.
+enum class SmtpCommand {
+  session,  // greeting, EHLO, STARTTLS, AUTH: the server or our settings
+  mail,     // MAIL FROM: the sender (a setting) or the size
+  rcpt,     // RCPT TO: this recipient
+  data,     // DATA and the end of the data: this message's content
+};
+
+// An SMTP reply code for the command that failed: 4yz is transient (421 drops
+// the connection: `session`; others `connector`); 5yz to RCPT is
+// `recipient`, to DATA `message`, to MAIL `message` for 552 (too big) else
+// `connector` (the sender is refused: a setting), to the session `connector`
+// (AUTH refused, no service, TLS demanded).
+FailureClass classify_smtp_reply(long code, SmtpCommand command);
+
+// The outcome of a finished libcurl SMTP transfer. libcurl (7.88) reports a
+// server's refusal as a transport error: MAIL, RCPT and DATA refused give
+// CURLE_SEND_ERROR ("RCPT failed: 550"), a refusal after the data
+// CURLE_WEIRD_SERVER_REPLY (CURLE_RECV_ERROR in later versions), AUTH refused
+// CURLE_LOGIN_DENIED; each time CURLINFO_RESPONSE_CODE holds the reply. So a
+// reply of 400 or more is classified as that reply to `command`, and only
+// otherwise the CURLcode (time-outs, refused connections, TLS). `reply_text`
+// is the server's last reply line, for the error people read.
+SendOutcome smtp_outcome(CURLcode code, long reply, SmtpCommand command, const std::string& what,
+                         const std::string& reply_text);
 
 // The outcome of a finished libcurl transfer to an HTTP gateway: the curl
 // result first, then the status. `what` names the gateway for the message.
