@@ -1,0 +1,143 @@
+// dispatch's durable stores: deferrals, daily caps, receipts; all survive a reopen.
+#include "engine/dispatch/daily_caps.h"
+#include "engine/dispatch/deferral_store.h"
+#include "engine/dispatch/receipt_book.h"
+
+#include "tests/support/doctest_result.h"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <unistd.h>
+
+using namespace sunbeam;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDb {
+  fs::path dir = fs::temp_directory_path() / ("sunbeam-stores-" + std::to_string(::getpid()) + "-" +
+                                              std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+  TempDb() { fs::remove_all(dir); }
+  ~TempDb() { fs::remove_all(dir); }
+  std::shared_ptr<SqliteDb> open() {
+    auto db = SqliteDb::open(dir / "dispatch.sqlite");
+    REQUIRE(db);
+    return *db;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("deferrals come back when due, soonest first, and survive a reopen") {
+  TempDb t;
+  {
+    auto store = DeferralStore::open(t.open());
+    REQUIRE(store);
+    REQUIRE((*store)->put({"d-late", 3000, 100, "{\"late\":1}", "quiet_hours"}));
+    REQUIRE((*store)->put({"d-soon", 1000, 100, "{\"soon\":1}", "retry: connector: 503"}));
+    REQUIRE((*store)->put({"d-mid", 2000, 100, "{}", "quiet_hours"}));
+    REQUIRE((*store)->put({"d-mid", 2500, 100, "{\"v\":2}", "retry"}));  // replaced, not added
+    CHECK((*store)->size() == 3);
+  }
+  auto store = DeferralStore::open(t.open());
+  REQUIRE(store);
+  auto due = (*store)->due(999, 10);
+  REQUIRE(due);
+  CHECK(due->empty());
+  due = (*store)->due(2600, 10);
+  REQUIRE(due);
+  REQUIRE(due->size() == 2);
+  CHECK((*due)[0].delivery_id == "d-soon");
+  CHECK((*due)[0].reason == "retry: connector: 503");
+  CHECK((*due)[1].delivery_id == "d-mid");
+  CHECK((*due)[1].delivery_json == "{\"v\":2}");
+  REQUIRE((*store)->remove("d-soon"));
+  CHECK((*store)->size() == 2);
+  CHECK_FALSE((*store)->find("d-soon"));
+  CHECK((*store)->find("d-late")->due_ms == 3000);
+}
+
+TEST_CASE("a daily cap counts each delivery once, per account, channel and day") {
+  TempDb t;
+  auto caps = DailyCaps::open(t.open());
+  REQUIRE(caps);
+  auto& c = **caps;
+  CHECK(*c.try_take("A1", "sms", "2026-11-25", "d1", 2));
+  CHECK(*c.try_take("A1", "sms", "2026-11-25", "d1", 2));  // the same delivery again (a retry)
+  CHECK(*c.try_take("A1", "sms", "2026-11-25", "d2", 2));
+  CHECK_FALSE(*c.try_take("A1", "sms", "2026-11-25", "d3", 2));  // capped
+  CHECK(*c.try_take("A1", "email", "2026-11-25", "d4", 2));      // another channel
+  CHECK(*c.try_take("A2", "sms", "2026-11-25", "d5", 2));        // another account
+  CHECK(*c.try_take("A1", "sms", "2026-11-26", "d6", 2));        // another day
+  REQUIRE(c.give_back("d2"));                                     // d2 failed: its place is free again
+  CHECK(*c.try_take("A1", "sms", "2026-11-25", "d3", 2));
+  REQUIRE(c.forget_before("2026-11-26"));
+  CHECK(*c.try_take("A1", "sms", "2026-11-25", "d7", 1));
+}
+
+TEST_CASE("the caps survive a restart") {
+  TempDb t;
+  {
+    auto caps = DailyCaps::open(t.open());
+    REQUIRE(caps);
+    CHECK(*(*caps)->try_take("A1", "sms", "2026-11-25", "d1", 1));
+  }
+  auto caps = DailyCaps::open(t.open());
+  REQUIRE(caps);
+  CHECK_FALSE(*(*caps)->try_take("A1", "sms", "2026-11-25", "d2", 1));
+}
+
+TEST_CASE("receipts settle a delivery once, by our reference or the gateway's id") {
+  TempDb t;
+  auto book = ReceiptBook::open(t.open());
+  REQUIRE(book);
+  auto& b = **book;
+  REQUIRE(b.expect("d1", "{\"record\":1}", 1));
+  REQUIRE(b.alias("gw-1", "d1"));
+
+  auto pending = b.apply({"d1", "", ReceiptOutcome::pending, 0, 0, "buffered"});
+  REQUIRE(pending);
+  CHECK_FALSE(*pending);  // informative only
+
+  auto by_gateway_id = b.apply({"", "gw-1", ReceiptOutcome::delivered, 0, 0, "DELIVRD"});
+  REQUIRE(by_gateway_id);
+  REQUIRE(*by_gateway_id);
+  CHECK((*by_gateway_id)->delivery_id == "d1");
+  CHECK((*by_gateway_id)->record_json == "{\"record\":1}");
+  CHECK((*by_gateway_id)->outcome == ReceiptOutcome::delivered);
+
+  auto again = b.apply({"d1", "", ReceiptOutcome::undelivered, 0, 0, ""});
+  REQUIRE(again);
+  CHECK_FALSE(*again);  // settled already
+
+  auto unknown = b.apply({"nope", "gw-nope", ReceiptOutcome::delivered, 0, 0, ""});
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().code == "receipt_unknown");
+}
+
+TEST_CASE("a multipart SMS is delivered once every part is; one failed part makes it undelivered") {
+  TempDb t;
+  auto book = ReceiptBook::open(t.open());
+  REQUIRE(book);
+  auto& b = **book;
+  REQUIRE(b.expect("d3", "{}", 3));
+  for (int part : {2, 1, 2}) {  // part 2 twice: counted once
+    auto r = b.apply({"d3", "", ReceiptOutcome::delivered, part, 3, ""});
+    REQUIRE(r);
+    CHECK_FALSE(*r);
+  }
+  auto last = b.apply({"d3", "", ReceiptOutcome::delivered, 3, 3, ""});
+  REQUIRE(last);
+  REQUIRE(*last);
+  CHECK((*last)->outcome == ReceiptOutcome::delivered);
+
+  REQUIRE(b.expect("d4", "{}", 2));
+  auto first = b.apply({"d4", "", ReceiptOutcome::delivered, 1, 2, ""});
+  REQUIRE(first);
+  CHECK_FALSE(*first);
+  auto failed = b.apply({"d4", "", ReceiptOutcome::undelivered, 2, 2, "EXPIRED"});
+  REQUIRE(failed);
+  REQUIRE(*failed);
+  CHECK((*failed)->outcome == ReceiptOutcome::undelivered);
+}
