@@ -1,10 +1,19 @@
 #include "engine/api/api_routes.h"
 
+#include "connectors/connector_options.h"
+#include "connectors/registry.h"
+#include "engine/core/clock.h"
 #include "engine/ingest/ingest.h"
+#include "engine/kafka/producer.h"
 #include "engine/net/http_server.h"
 #include "engine/status/status_view.h"
 
 #include <boost/json/serialize.hpp>
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <memory>
 
 namespace sunbeam {
 namespace {
@@ -45,6 +54,60 @@ void get_event(const StatusView& status, HttpRequest request, HttpResponder resp
   respond(error_response(404, "not_found", "no status records for event " + id + " (yet)", "id"));
 }
 
+// The gateway proves itself with the connector's `receipt_secret`, as a bearer
+// token, or (Kannel, which cannot set headers) as `secret` in the dlr-url.
+bool receipt_caller_allowed(const std::string& secret, const HttpRequest& request) {
+  if (secret.empty()) return true;
+  std::string offered;
+  if (auto it = request.headers.find("authorization"); it != request.headers.end() && it->second.starts_with("Bearer "))
+    offered = it->second.substr(7);
+  else if (auto q = request.query_params.find("secret"); q != request.query_params.end())
+    offered = q->second;
+  return offered.size() == secret.size() && CRYPTO_memcmp(offered.data(), secret.data(), secret.size()) == 0;
+}
+
+void post_receipts(const ReceiptIntake& intake, const std::string& secret, HttpRequest request, HttpResponder respond) {
+  const std::string& name = request.path_params["connector"];
+  const Connector* connector = intake.connectors->by_name(name);
+  if (!connector) return respond(error_response(404, "not_found", "no connector named " + name, "connector"));
+  if (!receipt_caller_allowed(secret, request))
+    return respond(error_response(401, "unauthorized", "receipts for " + name + " need the connector's receipt_secret"));
+  ReceiptRequest rr{request.method, request.query_params, {}, std::move(request.body)};
+  if (auto it = request.headers.find("content-type"); it != request.headers.end()) rr.content_type = it->second;
+  auto receipts = connector->parse_receipts(rr);
+  if (!receipts) return respond(error_response(400, receipts.error().code, receipts.error().message));
+  if (receipts->empty()) return respond(json_response(202, json::object{{"accepted", 0}}));
+
+  // Answer once Kafka has every receipt, so a gateway that got 202 may forget them.
+  struct Pending {
+    std::atomic<int> left;
+    std::atomic<bool> failed{false};
+    HttpResponder respond;
+    int total;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->left = int(receipts->size());
+  pending->total = int(receipts->size());
+  pending->respond = std::move(respond);
+  const auto received = unix_ms(std::chrono::system_clock::now());
+  for (auto& receipt : *receipts) {
+    ReceiptRecord record{name, std::move(receipt), received};
+    const std::string key = record.receipt.reference.empty() ? record.receipt.gateway_message_id : record.receipt.reference;
+    auto done = [pending](Result<void> r) {
+      if (!r) pending->failed = true;
+      if (--pending->left > 0) return;
+      if (pending->failed) {
+        auto busy = error_response(503, "unavailable", "receipts could not be stored; send them again");
+        busy.headers.emplace_back("Retry-After", "1");
+        return pending->respond(std::move(busy));
+      }
+      pending->respond(json_response(202, json::object{{"accepted", pending->total}}));
+    };
+    if (auto r = intake.producer->produce(intake.topic, key, serialize(record), done, kafka::QueueFull::fail); !r)
+      done(r.error());
+  }
+}
+
 }  // namespace
 
 void install_api_routes(HttpServer& server, ApiContext ctx) {
@@ -57,6 +120,20 @@ void install_api_routes(HttpServer& server, ApiContext ctx) {
     server.route("GET", "/v1/events/{id}", [status = ctx.status](HttpRequest req, HttpResponder respond) {
       get_event(*status, std::move(req), std::move(respond));
     });
+  }
+  if (ctx.receipts.connectors && ctx.receipts.producer) {
+    for (const char* method : {"POST", "GET"}) {
+      server.route(method, "/v1/receipts/{connector}", [intake = ctx.receipts](HttpRequest req, HttpResponder respond) {
+        const Connector* c = intake.connectors->by_name(req.path_params["connector"]);
+        const ConnectorConfig* cc = c ? intake.connectors->config_of(c->name()) : nullptr;
+        auto secret = cc ? ConnectorOptions(*cc).get("receipt_secret") : Result<std::string>(boost::system::in_place_value, std::string());
+        if (!secret) {
+          spdlog::error("api: receipts: {}", secret.error().message);
+          return respond(error_response(503, "misconfigured", "the connector's receipt_secret is not available"));
+        }
+        post_receipts(intake, *secret, std::move(req), std::move(respond));
+      });
+    }
   }
   server.route("GET", "/healthz", [](HttpRequest, HttpResponder respond) {
     respond(json_response(200, json::object{{"status", "ok"}}));

@@ -83,6 +83,11 @@ Result<void> prepare_delivery(Engine::Parts& p) {
     return make_error("templates", "the templates have problems (run `sunbeam check`):" + all);
   }
   p.templates = std::move(load.set);
+  return {};
+}
+
+// Dispatch sends through the connectors; the API parses their gateways' receipts.
+Result<void> prepare_connectors(Engine::Parts& p) {
   auto connectors = Connectors::build(p.config, ConnectorRegistry::with_builtin_kinds(), *p.clock);
   if (!connectors) return connectors.error();
   p.connectors.emplace(std::move(*connectors));
@@ -94,7 +99,8 @@ Result<void> start_http(Engine::Parts& p, const EngineOptions& options) {
   http.listen = options.listen.value_or(p.config.api.listen);
   http.max_body_bytes = p.config.api.max_body_bytes;
   p.http = std::make_unique<HttpServer>(http);
-  install_api_routes(*p.http, ApiContext{p.ingest.get(), p.status.get(), p.roles});
+  ReceiptIntake receipts{p.connectors ? &*p.connectors : nullptr, p.ingest_producer.get(), p.topics.receipts};
+  install_api_routes(*p.http, ApiContext{p.ingest.get(), p.status.get(), receipts, p.roles});
   auto port = p.http->start();
   if (!port) return port.error();
   p.http_port = *port;
@@ -116,6 +122,8 @@ Result<std::unique_ptr<Engine>> Engine::start(const Config& config, EngineOption
     if (auto r = prepare_directory(p); !r) return r.error();
   if (p.roles.dispatch)
     if (auto r = prepare_delivery(p); !r) return r.error();
+  if (p.roles.dispatch || p.roles.api)
+    if (auto r = prepare_connectors(p); !r) return r.error();
   if (p.roles.api) {
     p.status = std::make_unique<StatusView>(config, p.settings, p.topics);
     if (auto r = p.status->start(); !r) return r.error();
