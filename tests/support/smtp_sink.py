@@ -8,8 +8,10 @@ Prints `listening on 127.0.0.1:PORT` (flushed) once it accepts connections;
 binds 127.0.0.1 only. Each accepted message N (from 1) is saved as D/N.eml
 (the DATA exactly as received, CRLF line ends) and D/N.json (the envelope:
 mail_from, rcpt_tos, plus tls and auth_login, so a test can tell whether
-STARTTLS and AUTH really happened). The .json is written last, atomically:
-a test that sees it sees the whole message.
+STARTTLS and AUTH really happened, and peer_port, the client's port, which
+tells connections apart). The .json is written last, atomically: a test that
+sees it sees the whole message. Each refusal the sink injects is a line of
+D/refusals.ndjson: {"command": "RCPT"|"DATA", "code", "rcpt_tos"}.
 
 Options:
   --auth USER:PASSWORD    require AUTH (PLAIN or LOGIN), over plain text too
@@ -49,6 +51,7 @@ class Mailbox:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.reject_rcpt and self.reject_rcpt.search(address):
+            self.refused("RCPT", 550, [address])
             return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
@@ -56,6 +59,7 @@ class Mailbox:
     async def handle_DATA(self, server, session, envelope):
         self.data_commands += 1
         if self.tempfail_every and self.data_commands % self.tempfail_every == 0:
+            self.refused("DATA", 451, envelope.rcpt_tos)
             return "451 4.3.0 Temporary failure (injected), try again later"
         self.saved += 1
         n = self.saved
@@ -68,11 +72,16 @@ class Mailbox:
             "rcpt_tos": list(envelope.rcpt_tos),
             "tls": session.ssl is not None,
             "auth_login": auth.login.decode() if isinstance(auth, LoginPassword) else None,
+            "peer_port": session.peer[1] if session.peer else None,
         }
         with open(base + ".json.tmp", "w") as f:
             json.dump(record, f)
         os.replace(base + ".json.tmp", base + ".json")
         return f"250 2.0.0 Ok: queued as {n}"
+
+    def refused(self, command, code, rcpt_tos):
+        with open(os.path.join(self.directory, "refusals.ndjson"), "a") as f:
+            f.write(json.dumps({"command": command, "code": code, "rcpt_tos": list(rcpt_tos)}) + "\n")
 
 
 def make_authenticator(user, password):
