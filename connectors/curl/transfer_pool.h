@@ -9,11 +9,14 @@
 // time-out, keep-alive and TLS behaviours.
 //
 // Lifecycle: construct, submit() from any thread, stop() (or destroy): running
-// transfers finish or time out, queued ones finish with CURLE_ABORTED_BY_CALLBACK.
+// transfers finish or time out, queued ones finish with CURLE_ABORTED_BY_CALLBACK,
+// and so does anything submitted after the pool has stopped (then on the
+// caller's thread). Never destroy a pool from one of its own completions.
 #pragma once
 
 #include <curl/curl.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -28,7 +31,8 @@ class CurlTransfer {
   // NOSIGNAL set). Runs on the pool's thread just before the transfer starts.
   virtual void prepare(CURL* easy) = 0;
   // How it ended: CURLE_OK or the error, with `easy` still valid to query
-  // (CURLINFO_RESPONSE_CODE, ...). Called exactly once, on the pool's thread.
+  // (CURLINFO_RESPONSE_CODE, ...). Called exactly once, on the pool's thread
+  // (on submit()'s caller for a transfer submitted after stop()).
   virtual void finish(CURLcode result, CURL* easy) = 0;
 };
 
@@ -45,7 +49,13 @@ class TransferPool {
   TransferPool& operator=(const TransferPool&) = delete;
 
   void submit(std::unique_ptr<CurlTransfer> transfer);
+  // Idempotent; waits for the running transfers unless called from a completion.
   void stop();
+
+  // Connections libcurl has opened so far (the sum of CURLINFO_NUM_CONNECTS):
+  // with keep-alive, one gateway costs at most `concurrency` however many
+  // transfers ran, unless the gateway closed some.
+  std::uint64_t connections_opened() const;
 
   struct Impl;
 
