@@ -1,12 +1,14 @@
 #include "connectors/registry.h"
 
 #include "connectors/outbox/outbox_connector.h"
+#include "connectors/smtp/smtp_connector.h"
 
 namespace sunbeam {
 
 ConnectorRegistry ConnectorRegistry::with_builtin_kinds() {
   ConnectorRegistry r;
   r.add("outbox", &OutboxConnector::create);
+  r.add("smtp", &SmtpConnector::create);
   return r;
 }
 
