@@ -35,7 +35,28 @@ Result<std::unique_ptr<const MessageTemplate>, Problem> MessageTemplate::compile
     else problem = compiled.error();
   };
   if (channel == Channel::sms) {
-    compile_part(t->sms_text_, TemplateSource{std::string(file_text), file, 1}, Escaping::none);
+    // An optional short variant follows a line "--- short ---".
+    std::size_t marker = std::string_view::npos, line = 1;
+    for (std::size_t pos = 0; pos < file_text.size();) {
+      const std::size_t end = std::min(file_text.find('\n', pos), file_text.size());
+      std::string_view l = file_text.substr(pos, end - pos);
+      if (l.ends_with('\r')) l.remove_suffix(1);
+      if (l == "--- short ---") {
+        marker = pos;
+        break;
+      }
+      pos = end + 1;
+      ++line;
+    }
+    if (marker == std::string_view::npos) {
+      compile_part(t->sms_text_, TemplateSource{std::string(file_text), file, 1}, Escaping::none);
+    } else {
+      const std::size_t after = std::min(file_text.find('\n', marker), file_text.size());
+      compile_part(t->sms_text_, TemplateSource{std::string(file_text.substr(0, marker)), file, 1}, Escaping::none);
+      compile_part(t->sms_short_,
+                   TemplateSource{std::string(file_text.substr(std::min(after + 1, file_text.size()))), file, int(line) + 1},
+                   Escaping::none);
+    }
   } else {
     auto parts = split_email_template(file_text, file);
     if (!parts) return parts.error();
@@ -54,7 +75,17 @@ Result<RenderedMessage> MessageTemplate::render(const boost::json::object& vars,
 
 Result<RenderedMessage> MessageTemplate::render_sms(const boost::json::object& vars, const SmsConfig& sms,
                                                     bool marketing) const {
-  auto body = sms_text_->render(to_mustache_data(vars));
+  auto full = render_sms_text(*sms_text_, vars, sms, marketing);
+  if (!full || !sms_short_ || full->sms.parts <= sms.max_parts) return full;
+  auto short_text = render_sms_text(*sms_short_, vars, sms, marketing);
+  if (!short_text) return short_text;
+  short_text->short_variant = true;
+  return short_text;
+}
+
+Result<RenderedMessage> MessageTemplate::render_sms_text(const CompiledTemplate& t, const boost::json::object& vars,
+                                                         const SmsConfig& sms, bool marketing) const {
+  auto body = t.render(to_mustache_data(vars));
   if (!body) return body.error();
   const auto paragraph = fold_sms_whitespace(*body);
   if (paragraph.empty()) return empty_message(file_, "the SMS text");

@@ -26,6 +26,7 @@ struct RenderedMessage {
   std::string text;     // the composed SMS (signature included), or the e-mail's text part
   std::string html;     // e-mail
   SmsParts sms{};       // SMS: encoding and parts of `text`
+  bool short_variant = false;  // SMS: the template's short variant was used (the full text was too long)
 };
 
 class MessageTemplate {
@@ -35,7 +36,9 @@ class MessageTemplate {
                                                                         std::string_view file_text);
 
   // SMS: the text folded to one paragraph, composed (signature, opt-out
-  // suffix when `marketing`) and counted. E-mail: the subject on one line,
+  // suffix when `marketing`) and counted; when that is more than
+  // `sms.max_parts` parts and the file has a short variant (the text after a
+  // line `--- short ---`), the short variant instead. E-mail: the subject on one line,
   // the text and HTML parts without blank lines at either end. Errors name
   // the file: "template_render", or "template_empty" for an SMS text or an
   // e-mail subject with nothing in it (a message that says nothing is not
@@ -52,11 +55,14 @@ class MessageTemplate {
  private:
   MessageTemplate(std::filesystem::path file, Channel channel);
   Result<RenderedMessage> render_sms(const boost::json::object& vars, const SmsConfig& sms, bool marketing) const;
+  Result<RenderedMessage> render_sms_text(const CompiledTemplate& t, const boost::json::object& vars, const SmsConfig& sms,
+                                          bool marketing) const;
   Result<RenderedMessage> render_email(const boost::json::object& vars) const;
 
   std::filesystem::path file_;
   Channel channel_;
   std::unique_ptr<CompiledTemplate> sms_text_;  // SMS
+  std::unique_ptr<CompiledTemplate> sms_short_; // SMS, optional: used when the full text has too many parts
   std::unique_ptr<CompiledTemplate> subject_;   // e-mail
   std::unique_ptr<CompiledTemplate> text_;      // e-mail
   std::unique_ptr<CompiledTemplate> html_;      // e-mail

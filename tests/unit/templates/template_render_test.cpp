@@ -191,3 +191,39 @@ TEST_CASE("many threads render the same template at once and all get the same te
   }
   for (int t = 0; t < threads; ++t) CHECK(mismatches[std::size_t(t)] == 0);
 }
+
+TEST_CASE("an SMS over sms.max_parts uses the template's short variant, which is counted the same way") {
+  TemplateDir dir;
+  dir.write("zh-CN/notice.sms.mustache",
+            "{{subscriber.name}}您好，{{title}}：{{body}}\n--- short ---\n{{title}}，详见APP。\n");
+  const auto set = load_set(dir);
+  auto sms = sunshine();
+  sms.max_parts = 1;
+  const auto vars = notice_vars("休市安排");
+  auto brief = set->render({"notice", "zh-CN", Channel::sms, vars, false}, sms, "zh-CN");
+  REQUIRE(brief);
+  CHECK_FALSE(brief->short_variant);  // fits in one part: the full text
+  CHECK(brief->text == "【阳光证券】李娜您好，休市安排：2027年1月1日休市。");
+
+  auto long_vars = notice_vars("休市安排");
+  long_vars["body"] = std::string(40, 'x') + "根据交易所通知，2027年1月1日（星期五）休市，1月4日（星期一）起照常开市。请提前做好资金安排。";
+  auto shortened = set->render({"notice", "zh-CN", Channel::sms, long_vars, true}, sms, "zh-CN");
+  REQUIRE(shortened);
+  CHECK(shortened->short_variant);
+  CHECK(shortened->text == "【阳光证券】休市安排，详见APP。回T退订");  // signature and opt-out still apply
+  CHECK(shortened->sms.parts == 1);
+
+  sms.max_parts = 5;  // room enough: the full text again
+  auto full = set->render({"notice", "zh-CN", Channel::sms, long_vars, false}, sms, "zh-CN");
+  REQUIRE(full);
+  CHECK_FALSE(full->short_variant);
+  CHECK(full->sms.parts > 1);
+}
+
+TEST_CASE("an error in the short variant names its own line") {
+  TemplateDir dir;
+  dir.write("zh-CN/notice.sms.mustache", "{{title}}\n--- short ---\n{{#title}}unclosed\n");
+  auto load = TemplateSet::load(dir.path(), no_types, {});
+  REQUIRE_FALSE(load.problems.empty());
+  CHECK(load.problems[0].line == 3);
+}
