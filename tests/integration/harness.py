@@ -162,9 +162,12 @@ def oracle(event, subs, holdings, watch):
 class Engine:
     """One sunbeam process with its own config, topics and outbox."""
 
-    def __init__(self, workdir, subscribers=0, seed=7, extra_yaml="", rate=None, burst=1):
+    def __init__(self, workdir, subscribers=0, seed=7, extra_yaml="", rate=None, burst=1, connectors=None):
+        """`connectors`: YAML for the `connectors:` and `routing:` sections,
+        replacing the default (one outbox for both channels)."""
         require_broker()
         self.rate, self.burst = rate, burst
+        self.connectors = connectors
         self.workdir = workdir
         self.port = free_port()
         self.prefix = f"it-{uuid.uuid4().hex[:8]}."
@@ -199,8 +202,7 @@ class Engine:
             lines.append("    channels:")
             for tier, chans in t["channels"].items():
                 lines.append(f"      {tier}: [{', '.join(chans)}]")
-        lines += [
-            "templates: templates",
+        default_connectors = [
             "connectors:",
             "  - name: outbox",
             "    kind: outbox",
@@ -209,6 +211,10 @@ class Engine:
             "routing:",
             "  sms: { connector: outbox }",
             "  email: { connector: outbox }",
+        ]
+        lines += [
+            "templates: templates",
+            *(self.connectors.rstrip("\n").split("\n") if self.connectors else default_connectors),
             "defaults: { locale: zh-CN, timezone: Asia/Shanghai }",
             f"sms: {{ signature: \"{SIGNATURE}\", signature_position: prefix, max_parts: 10 }}",
             f"api: {{ listen: \"127.0.0.1:{self.port}\", max_body: 256KiB }}",
@@ -349,3 +355,70 @@ def conclude(name, path, failures):
 def summary_line(passed, failed):
     # The plain closing line CI reads from any runner.
     print(f"{passed} passed, {failed} failed")
+
+
+class Gateway:
+    """The stand-in HTTP SMS gateway (tests/support/gateway_standin.py) as a
+    child process: what it accepted is in `record`, one JSON line each."""
+
+    SCRIPT = os.path.join(os.environ.get("SUNBEAM_SOURCE_DIR", "."), "tests", "support", "gateway_standin.py")
+
+    def __init__(self, workdir, *args):
+        self.record = os.path.join(workdir, f"gateway-{uuid.uuid4().hex[:6]}.ndjson")
+        self.log = open(self.record + ".log", "ab")
+        self.proc = subprocess.Popen(["/usr/bin/python3", self.SCRIPT, "--port", "0", "--record", self.record, *args],
+                                     stdout=subprocess.PIPE, stderr=self.log)
+        line = self.proc.stdout.readline().decode().strip()  # "listening on 127.0.0.1:PORT"
+        if not line.startswith("listening on "):
+            self.stop()
+            raise AssertionError(f"the stand-in gateway did not start: {line!r}")
+        self.url = "http://" + line.split()[-1]
+
+    def control(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read() or b"null")
+
+    def stats(self):
+        return self.control("GET", "/_stats")
+
+    def mode(self, **settings):
+        return self.control("POST", "/_mode", settings)
+
+    def accepted(self):
+        if not os.path.exists(self.record):
+            return []
+        with open(self.record, encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def sms_http_connectors(gateway_url, extra="", fallback=None):
+    """connectors/routing YAML: SMS through the stand-in, e-mail to an outbox."""
+    lines = [
+        "connectors:",
+        "  - name: sms",
+        "    kind: sms_http",
+        f"    endpoint: {gateway_url}/sms",
+        "    sender: \"10690000\"",
+        *["    " + l for l in extra.strip("\n").split("\n") if l],
+        "  - name: outbox",
+        "    kind: outbox",
+        "    dir: outbox",
+        "routing:",
+        f"  sms: {{ connector: sms{', fallback: ' + fallback if fallback else ''} }}",
+        "  email: { connector: outbox }",
+    ]
+    return "\n".join(lines) + "\n"
+
