@@ -393,7 +393,7 @@ void read_connector(Reader& r, const YAML::Node& n, std::size_t index, Connector
       auto s = v.as<std::string>();
       if (std::find(secret_keys.begin(), secret_keys.end(), key) != secret_keys.end() && !is_env_reference(s))
         r.problem(v, where + ": write secrets as an environment reference like ${SMS_GATEWAY_PASSWORD}, never literally");
-      if (key == "dir") s = r.resolve(s).string();
+      if (key == "dir" || key == "ca_file") s = r.resolve(s).string();  // paths, relative to the config file
       c.options[key] = s;
     } else {
       r.problem(v, where + ": must be a single value");
