@@ -19,6 +19,9 @@ FailureClass classify_curl(CURLcode code) {
     case CURLE_SEND_ERROR:
     case CURLE_PARTIAL_FILE:
     case CURLE_WEIRD_SERVER_REPLY:
+    // Never sent: the pool stopped first. Nothing is wrong with the gateway,
+    // so it must not count towards its breaker.
+    case CURLE_ABORTED_BY_CALLBACK:
       return FailureClass::session;
     case CURLE_URL_MALFORMAT:
     case CURLE_BAD_FUNCTION_ARGUMENT:
@@ -59,6 +62,13 @@ SendOutcome http_outcome(CURLcode code, long status, const std::string& what, co
   std::string error = what + " answered HTTP " + std::to_string(status);
   if (!body_excerpt.empty()) error += ": " + body_excerpt.substr(0, 200);
   return SendOutcome::fail(c, std::move(error));
+}
+
+SendOutcome kannel_outcome(CURLcode code, long status, const std::string& what, const std::string& answer) {
+  if (code != CURLE_OK || status < 200 || status >= 300) return http_outcome(code, status, what, answer);
+  if (answer.starts_with("0:") || answer.starts_with("3:")) return SendOutcome::ok();
+  return SendOutcome::fail(FailureClass::connector, what + " answered HTTP " + std::to_string(status) +
+                                                        " without accepting: " + answer.substr(0, 200));
 }
 
 }  // namespace sunbeam

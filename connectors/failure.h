@@ -52,4 +52,10 @@ SendOutcome smtp_outcome(CURLcode code, long reply, SmtpCommand command, const s
 // result first, then the status. `what` names the gateway for the message.
 SendOutcome http_outcome(CURLcode code, long status, const std::string& what, const std::string& body_excerpt);
 
+// Kannel's sendsms answer: a 2xx whose text starts "0:" (Accepted for
+// delivery) or "3:" (Queued for later delivery) is accepted; any other 2xx
+// is Kannel not doing what it says (`connector`: retry, the breaker decides);
+// everything else as http_outcome.
+SendOutcome kannel_outcome(CURLcode code, long status, const std::string& what, const std::string& answer);
+
 }  // namespace sunbeam
