@@ -1,6 +1,7 @@
 #include "connectors/registry.h"
 
 #include "connectors/outbox/outbox_connector.h"
+#include "connectors/sms_http/sms_http_connector.h"
 #include "connectors/smtp/smtp_connector.h"
 
 namespace sunbeam {
@@ -8,6 +9,7 @@ namespace sunbeam {
 ConnectorRegistry ConnectorRegistry::with_builtin_kinds() {
   ConnectorRegistry r;
   r.add("outbox", &OutboxConnector::create);
+  r.add("sms_http", &SmsHttpConnector::create);
   r.add("smtp", &SmtpConnector::create);
   return r;
 }
