@@ -1,0 +1,76 @@
+"""SIGKILL the engine several times while it sends tens of thousands of SMS
+to a real HTTP gateway (the stand-in), restart it each time, and check on the
+real Kafka broker that nothing is lost and that the duplicates are at most
+the sends in flight at each kill (the connector's concurrency): dispatch's
+ledger skips what the gateway already accepted. Prints the figures."""
+import hashlib
+import sys
+import time
+from collections import Counter
+
+import harness as h
+
+SUBSCRIBERS = 24000
+CONCURRENCY = 8
+KILLS = 3
+
+
+def delivery_id(event_id, account, channel):
+    return hashlib.sha256(f"{event_id}\0{account}\0{channel}".encode()).hexdigest()[:32]
+
+
+def main():
+    path = h.workdir("crash-gateway")
+    gw = h.Gateway(path)
+    engine = h.Engine(path, subscribers=SUBSCRIBERS, seed=13, connectors=h.sms_http_connectors(
+        gw.url, f"concurrency: {CONCURRENCY}\ntimeout: 5s"))
+    event = {"id": "it-crash-gw", "type": "notice", "occurred_at": "2026-11-25T08:00:00+08:00",
+             "data": {"title": "系统升级通知"}}
+    expected = {delivery_id(event["id"], account, "sms")
+                for (account, channel, _t) in h.oracle(event, engine.subs, engine.holdings, engine.watch)
+                if channel == "sms"}
+    failures = []
+    try:
+        engine.start()
+        status, body = engine.publish([event])
+        assert status == 202, body
+        started = time.time()
+        for k in range(KILLS):
+            target = (k + 1) * len(expected) // (KILLS + 1)
+            deadline = time.time() + 180
+            while len(gw.accepted()) < target and time.time() < deadline:
+                time.sleep(0.05)
+            at_kill = len(gw.accepted())
+            engine.kill()
+            print(f"  kill {k + 1}: SIGKILL with {at_kill} of {len(expected)} SMS accepted by the gateway")
+            if at_kill >= len(expected):
+                failures.append("the sends finished before the kill: make the test larger")
+            engine.start()
+        engine.wait_settled([event["id"]], timeout=600)
+        elapsed = time.time() - started
+        got = Counter(m["id"] for m in gw.accepted())
+        missing = expected - set(got)
+        extra = set(got) - expected
+        duplicates = sum(n - 1 for n in got.values() if n > 1)
+        bound = CONCURRENCY * KILLS
+        print(f"  {len(expected)} SMS expected, {len(set(got) & expected)} accepted, missing {len(missing)}, "
+              f"duplicates {duplicates} (bound {bound} = {CONCURRENCY} in flight x {KILLS} kills), {elapsed:.0f} s")
+        if missing:
+            failures.append(f"lost {len(missing)} SMS")
+        if extra:
+            failures.append(f"{len(extra)} SMS nobody should have had")
+        if duplicates > bound:
+            failures.append(f"{duplicates} duplicates exceed the bound {bound}")
+        t = engine.status(event["id"])["totals"]
+        if t["sent"] < len(expected):
+            failures.append(f"status says {t['sent']} sent of {len(expected)}")
+    except AssertionError as e:
+        failures.append(str(e))
+    finally:
+        engine.close()
+        gw.stop()
+    return h.conclude("crash_gateway", path, failures)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
