@@ -2,6 +2,17 @@
 
 namespace sunbeam {
 
+std::string_view to_string(FailureClass c) {
+  switch (c) {
+    case FailureClass::none: return "none";
+    case FailureClass::recipient: return "recipient";
+    case FailureClass::message: return "message";
+    case FailureClass::connector: return "connector";
+    case FailureClass::session: return "session";
+  }
+  return "none";
+}
+
 FailureClass classify_http_status(long status) {
   if (status >= 200 && status < 300) return FailureClass::none;
   if (status == 429 || status == 408 || status >= 500) return FailureClass::connector;

@@ -14,6 +14,9 @@
 
 namespace sunbeam {
 
+// "none", "recipient", "message", "connector" or "session": for records and logs.
+std::string_view to_string(FailureClass c);
+
 // An HTTP gateway's answer (2xx is not a failure: FailureClass::none).
 FailureClass classify_http_status(long status);
 

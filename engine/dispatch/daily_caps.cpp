@@ -10,18 +10,15 @@ Result<std::unique_ptr<DailyCaps>> DailyCaps::open(std::shared_ptr<SqliteDb> db)
       !r)
     return r.error();
   std::unique_ptr<DailyCaps> out(new DailyCaps(db));
-  const std::pair<SqlStatement*, const char*> statements[] = {
+  if (auto r = db->prepare_all({
       {&out->holds_, "SELECT 1 FROM cap_uses WHERE delivery_id = ?"},
       {&out->count_, "SELECT count(*) FROM cap_uses WHERE account = ? AND channel = ? AND day = ?"},
       {&out->take_, "INSERT OR IGNORE INTO cap_uses VALUES (?, ?, ?, ?)"},
       {&out->give_back_, "DELETE FROM cap_uses WHERE delivery_id = ?"},
       {&out->forget_, "DELETE FROM cap_uses WHERE day < ?"},
-  };
-  for (auto& [stmt, sql] : statements) {
-    auto s = db->prepare(sql);
-    if (!s) return s.error();
-    *stmt = std::move(*s);
-  }
+      });
+      !r)
+    return r.error();
   return out;
 }
 

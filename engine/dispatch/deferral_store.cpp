@@ -13,18 +13,15 @@ Result<std::unique_ptr<DeferralStore>> DeferralStore::open(std::shared_ptr<Sqlit
       !r)
     return r.error();
   std::unique_ptr<DeferralStore> out(new DeferralStore(db));
-  const std::pair<SqlStatement*, const char*> statements[] = {
+  if (auto r = db->prepare_all({
       {&out->put_, "INSERT OR REPLACE INTO deferred VALUES (?, ?, ?, ?, ?)"},
       {&out->remove_, "DELETE FROM deferred WHERE delivery_id = ?"},
       {&out->due_, "SELECT * FROM deferred WHERE due_ms <= ? ORDER BY due_ms LIMIT ?"},
       {&out->find_, "SELECT * FROM deferred WHERE delivery_id = ?"},
       {&out->count_, "SELECT count(*) FROM deferred"},
-  };
-  for (auto& [stmt, sql] : statements) {
-    auto s = db->prepare(sql);
-    if (!s) return s.error();
-    *stmt = std::move(*s);
-  }
+      });
+      !r)
+    return r.error();
   return out;
 }
 

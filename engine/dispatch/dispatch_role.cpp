@@ -1,5 +1,6 @@
 #include "engine/dispatch/dispatch_role.h"
 
+#include "connectors/failure.h"
 #include "engine/core/time_format.h"
 #include "engine/dispatch/local_time.h"
 #include "engine/dispatch/retry_schedule.h"
@@ -56,17 +57,6 @@ namespace {
 double jitter() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-}
-
-std::string failure_name(FailureClass c) {
-  switch (c) {
-    case FailureClass::none: return "none";
-    case FailureClass::recipient: return "recipient";
-    case FailureClass::message: return "message";
-    case FailureClass::connector: return "connector";
-    case FailureClass::session: return "session";
-  }
-  return "none";
 }
 
 }  // namespace
@@ -461,7 +451,7 @@ void DispatchRole::settle(Lane& lane, Job job, const OutboundMessage& msg, SendO
     return finish(std::move(job), std::move(r));
   }
   if (outcome.retryable()) lane.breaker->on_failure();
-  const std::string error = failure_name(outcome.failure) + ": " + outcome.error;
+  const std::string error = std::string(to_string(outcome.failure)) + ": " + outcome.error;
   const RetryPolicy policy = lane.config ? lane.config->retry : RetryPolicy{};
   const auto now = clock_.now();
   const auto age = std::chrono::milliseconds(unix_ms(now) - job.first_attempt_ms);

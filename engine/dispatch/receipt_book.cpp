@@ -14,7 +14,7 @@ Result<std::unique_ptr<ReceiptBook>> ReceiptBook::open(std::shared_ptr<SqliteDb>
       !r)
     return r.error();
   std::unique_ptr<ReceiptBook> out(new ReceiptBook(db));
-  const std::pair<SqlStatement*, const char*> statements[] = {
+  if (auto r = db->prepare_all({
       {&out->expect_, "INSERT OR IGNORE INTO receipt_expected (delivery_id, record, parts) VALUES (?, ?, ?)"},
       {&out->alias_, "INSERT OR IGNORE INTO receipt_alias VALUES (?, ?)"},
       {&out->find_, "SELECT record, parts, settled FROM receipt_expected WHERE delivery_id = ?"},
@@ -22,12 +22,9 @@ Result<std::unique_ptr<ReceiptBook>> ReceiptBook::open(std::shared_ptr<SqliteDb>
       {&out->add_part_, "INSERT OR REPLACE INTO receipt_parts VALUES (?, ?, ?)"},
       {&out->delivered_parts_, "SELECT count(*) FROM receipt_parts WHERE delivery_id = ? AND outcome = 0"},
       {&out->settle_, "UPDATE receipt_expected SET settled = 1 WHERE delivery_id = ?"},
-  };
-  for (auto& [stmt, sql] : statements) {
-    auto s = db->prepare(sql);
-    if (!s) return s.error();
-    *stmt = std::move(*s);
-  }
+      });
+      !r)
+    return r.error();
   return out;
 }
 

@@ -12,15 +12,13 @@ Result<std::unique_ptr<SentLedger>> SentLedger::open(std::shared_ptr<SqliteDb> d
       !r)
     return r.error();
   std::unique_ptr<SentLedger> out(new SentLedger(db));
-  auto find = db->prepare("SELECT sent_at_ms, connector, gateway_message_id FROM sent WHERE delivery_id = ?");
-  auto insert = db->prepare("INSERT OR IGNORE INTO sent VALUES (?, ?, ?, ?)");
-  auto count = db->prepare("SELECT count(*) FROM sent");
-  if (!find) return find.error();
-  if (!insert) return insert.error();
-  if (!count) return count.error();
-  out->find_ = std::move(*find);
-  out->insert_ = std::move(*insert);
-  out->count_ = std::move(*count);
+  if (auto r = db->prepare_all({
+          {&out->find_, "SELECT sent_at_ms, connector, gateway_message_id FROM sent WHERE delivery_id = ?"},
+          {&out->insert_, "INSERT OR IGNORE INTO sent VALUES (?, ?, ?, ?)"},
+          {&out->count_, "SELECT count(*) FROM sent"},
+      });
+      !r)
+    return r.error();
   return out;
 }
 

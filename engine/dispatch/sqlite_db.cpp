@@ -92,4 +92,13 @@ Result<SqlStatement> SqliteDb::prepare(const std::string& sql) {
   return SqlStatement(stmt, db_);
 }
 
+Result<void> SqliteDb::prepare_all(std::initializer_list<std::pair<SqlStatement*, const char*>> statements) {
+  for (const auto& [slot, sql] : statements) {
+    auto s = prepare(sql);
+    if (!s) return s.error();
+    *slot = std::move(*s);
+  }
+  return {};
+}
+
 }  // namespace sunbeam

@@ -12,6 +12,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
+#include <utility>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -56,6 +58,8 @@ class SqliteDb {
 
   Result<void> exec(const std::string& sql);
   Result<SqlStatement> prepare(const std::string& sql);
+  // Prepares each (slot, SQL) pair into its slot; the first failure stops.
+  Result<void> prepare_all(std::initializer_list<std::pair<SqlStatement*, const char*>> statements);
   std::unique_lock<std::mutex> lock() { return std::unique_lock(mutex_); }
   const std::filesystem::path& file() const { return file_; }
 

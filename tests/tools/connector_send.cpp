@@ -17,6 +17,7 @@
 // problem or bad input (with its line number), 2 on a usage error.
 #include "config/config.h"
 #include "connectors/connector.h"
+#include "connectors/failure.h"
 #include "connectors/registry.h"
 
 #include <CLI/CLI.hpp>
@@ -34,17 +35,6 @@
 using namespace sunbeam;
 
 namespace {
-
-std::string_view failure_name(FailureClass c) {
-  switch (c) {
-    case FailureClass::none: return "none";
-    case FailureClass::recipient: return "recipient";
-    case FailureClass::message: return "message";
-    case FailureClass::connector: return "connector";
-    case FailureClass::session: return "session";
-  }
-  return "?";
-}
 
 // One input line as an OutboundMessage; unknown or mistyped fields are errors
 // (a typo in a test's input should fail loudly, not send an empty field).
@@ -111,7 +101,7 @@ class Sender {
   void completed(const std::string& id, const SendOutcome& o) {
     boost::json::object line{{"delivery_id", id},
                              {"accepted", o.accepted()},
-                             {"failure", failure_name(o.failure)},
+                             {"failure", to_string(o.failure)},
                              {"gateway_message_id", o.gateway_message_id},
                              {"error", o.error}};
     std::string text = boost::json::serialize(line);
