@@ -182,8 +182,14 @@ std::vector<ConnectorState> DispatchRole::connector_states() const {
 void DispatchRole::consume_loop() {
   auto last_housekeeping = std::chrono::steady_clock::now() - 1h;
   while (running_) {
-    auto batch = consumer_->poll_batch(500, 100ms);
+    // A batch never overshoots the backpressure bound by more than itself.
+    auto batch = consumer_->poll_batch(std::min<std::size_t>(500, std::size_t(config_.dispatch.max_pending)), 100ms);
+    std::vector<kafka::Message> put_back;  // fetched after its tier was paused: read again on resume
     for (auto& m : batch) {
+      if (paused_topics_.contains(m.topic)) {
+        put_back.push_back(std::move(m));
+        continue;
+      }
       auto delivery = parse_delivery(m.value);
       if (!delivery) {
         // Not a delivery at all (written by something else): nothing to send, so let it go.
@@ -199,7 +205,10 @@ void DispatchRole::consume_loop() {
       job.first_attempt_ms = unix_ms(clock_.now());
       offsets_.track(m.topic, m.partition, m.offset);
       admit(std::move(job));
+      if (offsets_.pending(m.topic) >= std::size_t(config_.dispatch.max_pending)) apply_backpressure();
     }
+    if (!put_back.empty())
+      if (auto r = consumer_->rewind(put_back); !r) spdlog::error("dispatch: {}", r.error().message);
     const auto now = std::chrono::steady_clock::now();
     if (now - last_housekeeping >= 200ms) {
       last_housekeeping = now;
@@ -345,6 +354,7 @@ void DispatchRole::apply_backpressure() {
     if (!paused && pending >= high) {
       if (consumer_->pause(topic)) {
         paused_topics_.insert(topic);
+        ++stats_.pauses;
         spdlog::info("dispatch: {} unfinished deliveries from {}: pausing it", pending, topic);
       }
     } else if (paused && pending <= low) {

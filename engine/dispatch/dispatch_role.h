@@ -57,6 +57,7 @@ struct DispatchStats {
   std::atomic<std::uint64_t> capped{0};
   std::atomic<std::uint64_t> skipped_as_sent{0};  // found in the ledger after a restart
   std::atomic<std::uint64_t> receipts{0};      // receipts that settled a delivery
+  std::atomic<std::uint64_t> pauses{0};        // times a tier's topic was paused (backpressure)
 };
 
 // Where this instance's durable state lives: <storage>/<kafka.instance_id>-dispatch.sqlite.
@@ -94,6 +95,8 @@ class DispatchRole {
   Result<void> start();
   void stop();
   const DispatchStats& stats() const { return stats_; }
+  // Deliveries of `topic` read and not yet finished (what backpressure bounds).
+  std::size_t unfinished(const std::string& topic) const { return offsets_.pending(topic); }
   std::vector<ConnectorState> connector_states() const;
 
   struct Lane;  // one connector's queue, limits and sender thread
