@@ -152,6 +152,11 @@ def connector_send(config, connector, messages):
 GOT = re.compile(r"Got message (\d+): <(\S+) (\S+) (.*)>$")
 
 
+def url_bytes(value):
+    """Kannel's octstr_url_encode writes byte 0x20 as '+' and a real '+' as %2B."""
+    return urllib.parse.unquote_to_bytes(value.replace("+", "%20"))
+
+
 def received_from(offset):
     """The fake SMSC's messages logged after `offset` bytes: a list of
     (receiver, kind, udh bytes or None, payload bytes)."""
@@ -170,10 +175,10 @@ def received_from(offset):
         if kind == "text":
             out.append((receiver, "text", None, value.encode("utf-8", errors="surrogateescape")))
         elif kind in ("ucs-2", "data"):
-            out.append((receiver, kind, None, urllib.parse.unquote_to_bytes(value)))
+            out.append((receiver, kind, None, url_bytes(value)))
         elif kind == "udh":
             udh, _, tail = value.partition(" data ")
-            out.append((receiver, "udh", urllib.parse.unquote_to_bytes(udh), urllib.parse.unquote_to_bytes(tail)))
+            out.append((receiver, "udh", url_bytes(udh), url_bytes(tail)))
         else:
             out.append((receiver, kind, None, value.encode("utf-8", errors="surrogateescape")))
     return out
