@@ -25,10 +25,13 @@ wait_for() {
 }
 
 # phase NAME CMD...: runs CMD and prints how long it took.
+# Runs a command as a named, timed phase and returns its exit status (also
+# when called as `phase ... || status=1`, where `set -e` does not apply).
 phase() {
   local name=$1; shift
-  local start=$SECONDS
+  local start=$SECONDS rc=0
   say "$name"
-  "$@"
-  say "$name: $((SECONDS - start)) s"
+  "$@" || rc=$?
+  say "$name: $((SECONDS - start)) s$([ $rc -eq 0 ] || echo ", exit $rc")"
+  return $rc
 }
