@@ -387,8 +387,10 @@ void DispatchRole::send_loop(Lane& lane) {
       continue;
     }
     if (!lane.breaker->allow()) {
-      // The breaker is open: hand the most urgent delivery to the fallback, or wait.
-      if (lane.fallback && lane.fallback->breaker->state() != CircuitBreaker::State::open) {
+      // Open: hand the most urgent delivery to the fallback, or wait. Half-open
+      // (a probe in flight): wait for the probe, which decides for the rest.
+      if (lane.breaker->state() == CircuitBreaker::State::open && lane.fallback &&
+          lane.fallback->breaker->state() != CircuitBreaker::State::open) {
         auto job = lane.queue.pop();
         lock.unlock();
         if (job) lane.fallback->push(std::move(*job), config_);
