@@ -9,7 +9,7 @@
 // Thread safety: any thread (a mutex); time from an injected Clock.
 #pragma once
 
-#include "config/units.h"
+#include "config/config.h"
 #include "engine/core/clock.h"
 
 #include <mutex>
@@ -17,16 +17,11 @@
 
 namespace sunbeam {
 
-struct BreakerSettings {
-  int failures = 10;
-  Duration cool_down = std::chrono::seconds(30);
-};
-
 class CircuitBreaker {
  public:
   enum class State { closed, open, half_open };
 
-  CircuitBreaker(BreakerSettings settings, const Clock& clock) : settings_(settings), clock_(clock) {}
+  CircuitBreaker(BreakerConfig settings, const Clock& clock) : settings_(settings), clock_(clock) {}
 
   // May a send start now? In half-open, only the one probe may.
   bool allow() {
@@ -59,7 +54,7 @@ class CircuitBreaker {
   }
 
  private:
-  BreakerSettings settings_;
+  BreakerConfig settings_;
   const Clock& clock_;
   mutable std::mutex mutex_;
   State state_ = State::closed;

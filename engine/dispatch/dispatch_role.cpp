@@ -26,12 +26,14 @@ struct DispatchRole::Job {
 };
 
 struct DispatchRole::Lane {
-  Connector* connector = nullptr;
-  TokenBucket* bucket = nullptr;
-  const ConnectorConfig* config = nullptr;
-  std::unique_ptr<CircuitBreaker> breaker;
+  Lane(Connector& c, TokenBucket& b, const ConnectorConfig& cc, const Clock& clock)
+      : connector(&c), bucket(&b), config(cc), breaker(cc.breaker, clock) {}
+
+  Connector* connector;
+  TokenBucket* bucket;
+  const ConnectorConfig& config;  // rate, concurrency, retry, breaker, cost_per_part
+  CircuitBreaker breaker;
   Lane* fallback = nullptr;  // for the channels routed here, when the breaker is open
-  int concurrency = 1;
 
   mutable std::mutex mutex;
   std::condition_variable wake;
@@ -95,14 +97,9 @@ Result<void> DispatchRole::start() {
   receipts_ = std::move(*receipts);
 
   for (Connector* c : connectors_.all()) {
-    auto lane = std::make_unique<Lane>();
-    lane->connector = c;
-    lane->bucket = &connectors_.bucket(c->name());
-    lane->config = config_.connector(c->name());
-    const BreakerConfig b = lane->config ? lane->config->breaker : BreakerConfig{};
-    lane->breaker = std::make_unique<CircuitBreaker>(BreakerSettings{b.failures, b.cool_down}, clock_);
-    lane->concurrency = lane->config ? lane->config->concurrency : 1;
-    lanes_.emplace(c->name(), std::move(lane));
+    const ConnectorConfig* cc = config_.connector(c->name());
+    if (!cc) return make_error("connector_unknown", "connector " + c->name() + " is not in the configuration");
+    lanes_.emplace(c->name(), std::make_unique<Lane>(*c, connectors_.bucket(c->name()), *cc, clock_));
   }
   for (Channel ch : {Channel::sms, Channel::email}) {
     Connector* primary = connectors_.for_channel(ch);
@@ -171,7 +168,7 @@ std::vector<ConnectorState> DispatchRole::connector_states() const {
   std::vector<ConnectorState> out;
   for (const auto& [name, lane] : lanes_) {
     std::lock_guard lock(lane->mutex);
-    out.push_back({name, std::string(lane->connector->kind()), std::string(to_string(lane->breaker->state())),
+    out.push_back({name, std::string(lane->connector->kind()), std::string(to_string(lane->breaker.state())),
                    lane->queue.size(), lane->in_flight});
   }
   return out;
@@ -256,7 +253,8 @@ void DispatchRole::admit(Job job) {
         return finish(std::move(job), record_for(job, DeliveryState::expired, "expires_at falls in quiet hours"));
       }
       ++stats_.deferred;
-      return defer(std::move(job), **until, "quiet_hours", "quiet_hours until " + format_rfc3339_utc(unix_ms(**until)));
+      return defer(std::move(job), **until, "quiet_hours", "quiet_hours until " + format_rfc3339_utc(unix_ms(**until)),
+                   Deferred::same_attempt);
     }
     if (const auto cap = config_.caps.find(d.channel); cap != config_.caps.end()) {
       auto day = local_day(now, tz);
@@ -375,9 +373,10 @@ void DispatchRole::commit_finished() {
 void DispatchRole::send_loop(Lane& lane) {
   std::unique_lock lock(lane.mutex);
   while (true) {
-    lane.wake.wait_for(lock, 100ms, [&] { return lane.stopping || (!lane.queue.empty() && lane.in_flight < lane.concurrency); });
+    const auto ready = [&] { return !lane.queue.empty() && lane.in_flight < lane.config.concurrency; };
+    lane.wake.wait_for(lock, 100ms, [&] { return lane.stopping || ready(); });
     if (lane.stopping) return;
-    if (lane.queue.empty() || lane.in_flight >= lane.concurrency) continue;
+    if (!ready()) continue;
     // Hold the connector's rate. This thread is the connector's own sender,
     // not an event loop: waiting here is what the rate means.
     if (const auto wait = lane.bucket->take(); wait.count() > 0) {
@@ -386,11 +385,11 @@ void DispatchRole::send_loop(Lane& lane) {
       lock.lock();
       continue;
     }
-    if (!lane.breaker->allow()) {
+    if (!lane.breaker.allow()) {
       // Open: hand the most urgent delivery to the fallback, or wait. Half-open
       // (a probe in flight): wait for the probe, which decides for the rest.
-      if (lane.breaker->state() == CircuitBreaker::State::open && lane.fallback &&
-          lane.fallback->breaker->state() != CircuitBreaker::State::open) {
+      if (lane.breaker.state() == CircuitBreaker::State::open && lane.fallback &&
+          lane.fallback->breaker.state() != CircuitBreaker::State::open) {
         auto job = lane.queue.pop();
         lock.unlock();
         if (job) lane.fallback->push(std::move(*job), config_);
@@ -439,17 +438,17 @@ void DispatchRole::send(Lane& lane, Job job) {
     if (auto r = receipts_->expect(d.delivery_id, serialize(base), message->parts); !r)
       spdlog::error("dispatch: {} (receipts for {} will not match)", r.error().message, d.delivery_id);
   }
-  auto msg = std::make_shared<OutboundMessage>(*message);
-  lane.connector->send(std::move(*message), [this, &lane, job = std::move(job), msg, release](SendOutcome outcome) mutable {
-    settle(lane, std::move(job), *msg, std::move(outcome));
+  const int parts = message->parts;
+  lane.connector->send(std::move(*message), [this, &lane, job = std::move(job), parts, release](SendOutcome outcome) mutable {
+    settle(lane, std::move(job), parts, std::move(outcome));
     release();
   });
 }
 
-void DispatchRole::settle(Lane& lane, Job job, const OutboundMessage& msg, SendOutcome outcome) {
+void DispatchRole::settle(Lane& lane, Job job, int parts, SendOutcome outcome) {
   const Delivery& d = job.delivery;
   if (outcome.accepted()) {
-    lane.breaker->on_success();
+    lane.breaker.on_success();
     const auto now_ms = unix_ms(clock_.now());
     if (auto l = ledger_->record(d.delivery_id, {now_ms, lane.connector->name(), outcome.gateway_message_id}); !l)
       spdlog::error("dispatch: {} (delivery {} was sent)", l.error().message, d.delivery_id);
@@ -458,13 +457,13 @@ void DispatchRole::settle(Lane& lane, Job job, const OutboundMessage& msg, SendO
     ++stats_.sent;
     auto r = record_for(job, DeliveryState::sent, {});
     r.gateway_message_id = std::move(outcome.gateway_message_id);
-    r.parts = msg.parts;
-    r.cost_per_part = msg.channel == Channel::sms && lane.config ? lane.config->cost_per_part : 0;
+    r.parts = parts;
+    r.cost_per_part = d.channel == Channel::sms ? lane.config.cost_per_part : 0;
     return finish(std::move(job), std::move(r));
   }
-  if (outcome.retryable()) lane.breaker->on_failure();
+  if (outcome.retryable()) lane.breaker.on_failure();
   const std::string error = std::string(to_string(outcome.failure)) + ": " + outcome.error;
-  const RetryPolicy policy = lane.config ? lane.config->retry : RetryPolicy{};
+  const RetryPolicy& policy = lane.config.retry;
   const auto now = clock_.now();
   const auto age = std::chrono::milliseconds(unix_ms(now) - job.first_attempt_ms);
   if (outcome.retryable()) {
@@ -472,7 +471,7 @@ void DispatchRole::settle(Lane& lane, Job job, const OutboundMessage& msg, SendO
       ++stats_.retried;
       const std::string reason = "retry " + std::to_string(d.attempt + 1) + " of " + std::to_string(policy.max_attempts) +
                                  " after " + error;
-      return defer(std::move(job), now + *delay, "retry: " + error, reason);
+      return defer(std::move(job), now + *delay, "retry: " + error, reason, Deferred::for_retry);
     }
   }
   (void)caps_->give_back(d.delivery_id);  // not sent: the customer's quota is not used
@@ -510,7 +509,7 @@ void DispatchRole::produce_then(const std::string& topic, const std::string& key
       return;
     }
     spdlog::error("dispatch: a record to {} failed ({}); producing it again", topic, r.error().message);
-    if (running_ || producer_) produce_then(topic, key, std::move(*shared), std::move(then));
+    produce_then(topic, key, std::move(*shared), std::move(then));
   };
   if (auto r = producer_->produce(topic, key, *shared, std::move(report)); !r)
     spdlog::error("dispatch: cannot produce to {}: {}", topic, r.error().message);
@@ -533,14 +532,14 @@ void DispatchRole::finish(Job job, StatusRecord record, bool keep_deferral) {
   produce_then(topics_.status, record.event_id, serialize(record), let_go_of(job, keep_deferral));
 }
 
-void DispatchRole::defer(Job job, SystemTime until, std::string reason, std::string record_reason) {
+void DispatchRole::defer(Job job, SystemTime until, std::string reason, std::string record_reason, Deferred kind) {
   Deferral row;
   row.delivery_id = job.delivery.delivery_id;
   row.due_ms = unix_ms(until);
   row.first_attempt_ms = job.first_attempt_ms;
   row.reason = std::move(reason);
   Delivery next = job.delivery;
-  if (row.reason.starts_with("retry")) ++next.attempt;
+  if (kind == Deferred::for_retry) ++next.attempt;  // the record below still names the attempt that failed
   row.delivery_json = serialize(next);
   if (auto r = deferrals_->put(row); !r) {
     // Not durable: keep the delivery unfinished (its offset uncommitted), so

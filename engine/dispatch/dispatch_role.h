@@ -111,12 +111,14 @@ class DispatchRole {
   void commit_finished();
   void send_loop(Lane& lane);
   void send(Lane& lane, Job job);
-  void settle(Lane& lane, Job job, const OutboundMessage& msg, SendOutcome outcome);
+  void settle(Lane& lane, Job job, int parts, SendOutcome outcome);
   // Outcomes. Each produces its status record and, once Kafka has it, lets
   // the delivery's origin go (offset finished, or deferral removed).
   void finish(Job job, StatusRecord record, bool keep_deferral = false);
   std::function<void()> let_go_of(const Job& job, bool keep_deferral);
-  void defer(Job job, SystemTime until, std::string reason, std::string record_reason);
+  // A retry is stored as the next attempt; quiet hours keep the attempt.
+  enum class Deferred { same_attempt, for_retry };
+  void defer(Job job, SystemTime until, std::string reason, std::string record_reason, Deferred kind);
   void fail(Job job, StatusRecord record, const std::string& error);
   void produce_then(const std::string& topic, const std::string& key, std::string value, std::function<void()> then);
   StatusRecord record_for(const Job& job, DeliveryState state, std::string reason) const;
