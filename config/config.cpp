@@ -79,7 +79,9 @@ std::optional<std::size_t> parse_size(std::string_view s) {
 // longer value such as `Bearer ${SMS_TOKEN}`.
 bool is_env_reference(std::string_view s) {
   const auto open = s.find("${");
-  return open != std::string_view::npos && s.find('}', open) > open + 2 && s.find('}', open) != std::string_view::npos;
+  if (open == std::string_view::npos) return false;
+  const auto close = s.find('}', open + 2);
+  return close != std::string_view::npos && close > open + 2;
 }
 
 bool valid_name(std::string_view s) {

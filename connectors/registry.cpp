@@ -39,7 +39,6 @@ Result<Connectors> Connectors::build(const Config& config, const ConnectorRegist
       if (!built) return built.error();
       out.by_name_.emplace(*name, std::shared_ptr<Connector>(std::move(*built)));
       out.buckets_.emplace(*name, std::make_shared<TokenBucket>(cc->rate, cc->burst, clock));
-      out.configs_.emplace(*name, *cc);
     }
     out.routes_[route.first] = out.by_name_.at(route.second.connector).get();
     if (route.second.fallback) out.fallbacks_[route.first] = out.by_name_.at(*route.second.fallback).get();
@@ -60,11 +59,6 @@ Connector* Connectors::for_channel(Channel channel) const {
 Connector* Connectors::fallback_for(Channel channel) const {
   const auto it = fallbacks_.find(channel);
   return it == fallbacks_.end() ? nullptr : it->second;
-}
-
-const ConnectorConfig* Connectors::config_of(std::string_view name) const {
-  const auto it = configs_.find(name);
-  return it == configs_.end() ? nullptr : &it->second;
 }
 
 std::vector<Connector*> Connectors::all() const {

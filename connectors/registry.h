@@ -41,14 +41,12 @@ class Connectors {
   Connector* for_channel(Channel channel) const;  // the routed connector
   Connector* fallback_for(Channel channel) const; // routing's fallback, or nullptr
   std::vector<Connector*> all() const;
-  const ConnectorConfig* config_of(std::string_view name) const;
   TokenBucket& bucket(std::string_view connector_name) const;
   void stop();
 
  private:
   std::map<std::string, std::shared_ptr<Connector>, std::less<>> by_name_;
   std::map<std::string, std::shared_ptr<TokenBucket>, std::less<>> buckets_;
-  std::map<std::string, ConnectorConfig, std::less<>> configs_;
   std::map<Channel, Connector*> routes_;
   std::map<Channel, Connector*> fallbacks_;
 };

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
 
 namespace sunbeam {
@@ -66,11 +67,32 @@ bool receipt_caller_allowed(const std::string& secret, const HttpRequest& reques
   return offered.size() == secret.size() && CRYPTO_memcmp(offered.data(), secret.data(), secret.size()) == 0;
 }
 
-void post_receipts(const ReceiptIntake& intake, const std::string& secret, HttpRequest request, HttpResponder respond) {
+// Each connector's receipt_secret, expanded from the environment once, when
+// the routes are installed. A connector whose secret cannot be read (its
+// variable unset) maps to an error, and its receipts are refused.
+using ReceiptSecrets = std::map<std::string, Result<std::string>, std::less<>>;
+
+ReceiptSecrets read_receipt_secrets(const ReceiptIntake& intake) {
+  ReceiptSecrets out;
+  for (const Connector* c : intake.connectors->all()) {
+    const ConnectorConfig* cc = intake.config->connector(c->name());
+    auto secret = cc ? ConnectorOptions(*cc).get("receipt_secret") : Result<std::string>(boost::system::in_place_value, "");
+    if (!secret) spdlog::error("api: receipts for {} will be refused: {}", c->name(), secret.error().message);
+    out.emplace(c->name(), std::move(secret));
+  }
+  return out;
+}
+
+void post_receipts(const ReceiptIntake& intake, const ReceiptSecrets& secrets, HttpRequest request,
+                   HttpResponder respond) {
   const std::string& name = request.path_params["connector"];
   const Connector* connector = intake.connectors->by_name(name);
-  if (!connector) return respond(error_response(404, "not_found", "no connector named " + name, "connector"));
-  if (!receipt_caller_allowed(secret, request))
+  const auto secret = secrets.find(name);
+  if (!connector || secret == secrets.end())
+    return respond(error_response(404, "not_found", "no connector named " + name, "connector"));
+  if (!secret->second)
+    return respond(error_response(503, "misconfigured", "the connector's receipt_secret is not available"));
+  if (!receipt_caller_allowed(*secret->second, request))
     return respond(error_response(401, "unauthorized", "receipts for " + name + " need the connector's receipt_secret"));
   ReceiptRequest rr{request.method, request.query_params, {}, std::move(request.body)};
   if (auto it = request.headers.find("content-type"); it != request.headers.end()) rr.content_type = it->second;
@@ -121,17 +143,11 @@ void install_api_routes(HttpServer& server, ApiContext ctx) {
       get_event(*status, std::move(req), std::move(respond));
     });
   }
-  if (ctx.receipts.connectors && ctx.receipts.producer) {
+  if (ctx.receipts.connectors && ctx.receipts.config && ctx.receipts.producer) {
+    auto secrets = std::make_shared<const ReceiptSecrets>(read_receipt_secrets(ctx.receipts));
     for (const char* method : {"POST", "GET"}) {
-      server.route(method, "/v1/receipts/{connector}", [intake = ctx.receipts](HttpRequest req, HttpResponder respond) {
-        const Connector* c = intake.connectors->by_name(req.path_params["connector"]);
-        const ConnectorConfig* cc = c ? intake.connectors->config_of(c->name()) : nullptr;
-        auto secret = cc ? ConnectorOptions(*cc).get("receipt_secret") : Result<std::string>(boost::system::in_place_value, std::string());
-        if (!secret) {
-          spdlog::error("api: receipts: {}", secret.error().message);
-          return respond(error_response(503, "misconfigured", "the connector's receipt_secret is not available"));
-        }
-        post_receipts(intake, *secret, std::move(req), std::move(respond));
+      server.route(method, "/v1/receipts/{connector}", [intake = ctx.receipts, secrets](HttpRequest req, HttpResponder respond) {
+        post_receipts(intake, *secrets, std::move(req), std::move(respond));
       });
     }
   }

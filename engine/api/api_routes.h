@@ -15,6 +15,7 @@
 namespace sunbeam {
 
 class Connectors;
+struct Config;
 class HttpServer;
 class Ingest;
 class StatusView;
@@ -24,9 +25,11 @@ struct Topics;
 }  // namespace kafka
 
 // What the receipts endpoint needs: the connectors (each parses its gateway's
-// receipts and may require a secret) and where to put what it accepted.
+// receipts), their configuration (each may require a `receipt_secret`) and
+// where to put what it accepted.
 struct ReceiptIntake {
   const Connectors* connectors = nullptr;
+  const Config* config = nullptr;
   kafka::Producer* producer = nullptr;
   std::string topic;
 };

@@ -99,7 +99,7 @@ Result<void> start_http(Engine::Parts& p, const EngineOptions& options) {
   http.listen = options.listen.value_or(p.config.api.listen);
   http.max_body_bytes = p.config.api.max_body_bytes;
   p.http = std::make_unique<HttpServer>(http);
-  ReceiptIntake receipts{p.connectors ? &*p.connectors : nullptr, p.ingest_producer.get(), p.topics.receipts};
+  ReceiptIntake receipts{p.connectors ? &*p.connectors : nullptr, &p.config, p.ingest_producer.get(), p.topics.receipts};
   install_api_routes(*p.http, ApiContext{p.ingest.get(), p.status.get(), receipts, p.roles});
   auto port = p.http->start();
   if (!port) return port.error();
