@@ -1,5 +1,6 @@
 #include "connectors/connector_options.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
@@ -32,11 +33,24 @@ Result<std::string> ConnectorOptions::get(std::string_view key, std::string fall
   return value(std::move(out));
 }
 
+Error ConnectorOptions::error(const std::string& what) const {
+  return make_error("connector_option", "connector " + config_.name + ": " + what, "connectors." + config_.name);
+}
+
 Result<std::string> ConnectorOptions::required(std::string_view key) const {
   if (!config_.options.contains(std::string(key)))
-    return make_error("connector_option", "connector " + config_.name + ": a " + config_.kind + " connector needs `" +
-                                              std::string(key) + "`", "connectors." + config_.name);
+    return error("a " + config_.kind + " connector needs `" + std::string(key) + "`");
   return get(key);
+}
+
+Result<void> ConnectorOptions::only(std::initializer_list<std::string_view> known) const {
+  for (const auto& [key, value] : config_.options) {
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::string list;
+    for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+    return error("the " + config_.kind + " kind has no option `" + key + "` (it knows " + list + ")");
+  }
+  return {};
 }
 
 Result<int> ConnectorOptions::integer(std::string_view key, int fallback, int min, int max) const {
@@ -46,8 +60,7 @@ Result<int> ConnectorOptions::integer(std::string_view key, int fallback, int mi
   int v = 0;
   const auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
   if (ec != std::errc() || p != s->data() + s->size() || v < min || v > max)
-    return make_error("connector_option", "connector " + config_.name + ": " + std::string(key) + " must be a whole number from " +
-                                              std::to_string(min) + " to " + std::to_string(max), "connectors." + config_.name);
+    return error(std::string(key) + " must be a whole number from " + std::to_string(min) + " to " + std::to_string(max));
   return v;
 }
 

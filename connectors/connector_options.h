@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "engine/core/result.h"
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,11 @@ class ConnectorOptions {
   // As get(), but an absent option is an error saying the kind needs it.
   Result<std::string> required(std::string_view key) const;
   Result<int> integer(std::string_view key, int fallback, int min, int max) const;
+  // An error unless every option is one of `known` (the kind's options); the
+  // message names the stray key and lists the known ones.
+  Result<void> only(std::initializer_list<std::string_view> known) const;
+  // A "connector_option" error about this connector, for a kind's own checks.
+  Error error(const std::string& what) const;
 
  private:
   const ConnectorConfig& config_;

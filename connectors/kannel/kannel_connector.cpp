@@ -4,18 +4,10 @@
 #include "connectors/curl/http_transfer.h"
 #include "connectors/failure.h"
 
-#include <algorithm>
-#include <array>
 #include <charconv>
 
 namespace sunbeam {
 namespace {
-
-constexpr std::array known_options{"username", "password", "sender", "dlr_url", "dlr_mask", "receipt_secret"};
-
-Error option_error(const ConnectorConfig& c, const std::string& what) {
-  return make_error("connector_option", "connector " + c.name + ": " + what, "connectors." + c.name);
-}
 
 // Kannel fills its escape codes (%d, %A, %F, ...) into the dlr-url when it
 // calls it, and keeps an unknown %X as written, but %A3 (an encoded UTF-8
@@ -37,19 +29,18 @@ Error receipt_error(const std::string& connector, const std::string& what) {
 }  // namespace
 
 Result<KannelSettings> read_kannel_settings(const ConnectorConfig& config) {
-  for (const auto& [key, value] : config.options)
-    if (std::find(known_options.begin(), known_options.end(), key) == known_options.end())
-      return option_error(config, "a kannel connector has no option `" + key +
-                                      "` (it knows username, password, sender, dlr_url, dlr_mask, receipt_secret)");
   const ConnectorOptions options(config);
+  if (auto r = options.only({"username", "password", "sender", "dlr_url", "dlr_mask", "receipt_secret"});
+      !r)
+    return r.error();
   KannelSettings s;
   s.name = config.name;
   s.url = config.endpoint;
   s.timeout = config.timeout;
   s.concurrency = config.concurrency;
   if (!is_http_url(s.url))
-    return option_error(config, "endpoint \"" + s.url + "\" is not an http:// or https:// URL (write e.g. "
-                                "http://127.0.0.1:13013/cgi-bin/sendsms)");
+    return options.error("endpoint \"" + s.url + "\" is not an http:// or https:// URL (write e.g. "
+                         "http://127.0.0.1:13013/cgi-bin/sendsms)");
   for (auto [key, into] : {std::pair{"username", &s.username}, std::pair{"password", &s.password}}) {
     auto v = options.required(key);
     if (!v) return v.error();
@@ -62,10 +53,10 @@ Result<KannelSettings> read_kannel_settings(const ConnectorConfig& config) {
     *into = std::move(*v);
   }
   if (!s.dlr_url.empty() && !is_http_url(s.dlr_url))
-    return option_error(config, "dlr_url \"" + s.dlr_url + "\" is not an http:// or https:// URL (write sunbeam's "
-                                "receipts URL, e.g. http://127.0.0.1:8080/v1/receipts/" + config.name + ")");
+    return options.error("dlr_url \"" + s.dlr_url + "\" is not an http:// or https:// URL (write sunbeam's "
+                         "receipts URL, e.g. http://127.0.0.1:8080/v1/receipts/" + config.name + ")");
   if (!s.receipt_secret.empty() && s.dlr_url.empty())
-    return option_error(config, "receipt_secret needs dlr_url: Kannel proves itself with the secret in the dlr-url");
+    return options.error("receipt_secret needs dlr_url: Kannel proves itself with the secret in the dlr-url");
   auto mask = options.integer("dlr_mask", 31, 1, 31);
   if (!mask) return mask.error();
   s.dlr_mask = *mask;

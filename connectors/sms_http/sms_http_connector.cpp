@@ -8,17 +8,10 @@
 #include <boost/json/value.hpp>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 
 namespace sunbeam {
 namespace {
-
-constexpr std::array known_options{"body", "sender", "auth_header", "message_id_field", "receipt_secret"};
-
-Error option_error(const ConnectorConfig& c, const std::string& what) {
-  return make_error("connector_option", "connector " + c.name + ": " + what, "connectors." + c.name);
-}
 
 // The gateway's id for the message from a 2xx answer, when it is a JSON
 // object with that field (a string or a number); otherwise none.
@@ -41,18 +34,17 @@ Error receipt_error(const std::string& connector, const std::string& what) {
 }  // namespace
 
 Result<SmsHttpSettings> read_sms_http_settings(const ConnectorConfig& config) {
-  for (const auto& [key, value] : config.options)
-    if (std::find(known_options.begin(), known_options.end(), key) == known_options.end())
-      return option_error(config, "an sms_http connector has no option `" + key +
-                                      "` (it knows body, sender, auth_header, message_id_field, receipt_secret)");
   const ConnectorOptions options(config);
+  if (auto r = options.only({"body", "sender", "auth_header", "message_id_field", "receipt_secret"});
+      !r)
+    return r.error();
   SmsHttpSettings s;
   s.name = config.name;
   s.url = config.endpoint;
   s.timeout = config.timeout;
   s.concurrency = config.concurrency;
   if (!is_http_url(s.url))
-    return option_error(config, "endpoint \"" + s.url + "\" is not an http:// or https:// URL");
+    return options.error("endpoint \"" + s.url + "\" is not an http:// or https:// URL");
 
   auto sender = options.get("sender");
   if (!sender) return sender.error();
@@ -64,19 +56,19 @@ Result<SmsHttpSettings> read_sms_http_settings(const ConnectorConfig& config) {
     s.body = JsonBodyTemplate::standard(!s.sender.empty());
   } else {
     auto compiled = JsonBodyTemplate::compile(*body);
-    if (!compiled) return option_error(config, compiled.error().message);
+    if (!compiled) return options.error(compiled.error().message);
     s.body = std::move(*compiled);
   }
 
   auto auth = options.get("auth_header");
   if (!auth) return auth.error();
   if (auth->find_first_of("\r\n") != std::string::npos)
-    return option_error(config, "auth_header must be one line");  // it becomes a header
+    return options.error("auth_header must be one line");  // it becomes a header
   s.authorization = *auth;
 
   auto field = options.get("message_id_field", "message_id");
   if (!field) return field.error();
-  if (field->empty()) return option_error(config, "message_id_field must name a field of the gateway's answer");
+  if (field->empty()) return options.error("message_id_field must name a field of the gateway's answer");
   s.message_id_field = *field;
 
   // Read now so a missing ${ENV} stops the start, not the first receipt.

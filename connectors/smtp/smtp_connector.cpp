@@ -5,18 +5,11 @@
 #include "engine/core/masking.h"
 
 #include <algorithm>
-#include <array>
 #include <cstring>
 #include <filesystem>
 
 namespace sunbeam {
 namespace {
-
-constexpr std::array known_options{"from", "message_id_domain", "tls", "ca_file", "tls_verify", "username", "password"};
-
-Error option_error(const ConnectorConfig& c, const std::string& what) {
-  return make_error("connector_option", "connector " + c.name + ": " + what, "connectors." + c.name);
-}
 
 // One mail in flight: owns everything the easy handle points at (the data,
 // the recipient list, the error buffer) until finish().
@@ -119,11 +112,10 @@ class SmtpTransfer final : public CurlTransfer {
 }  // namespace
 
 Result<SmtpSettings> read_smtp_settings(const ConnectorConfig& config) {
-  for (const auto& [key, value] : config.options)
-    if (std::find(known_options.begin(), known_options.end(), key) == known_options.end())
-      return option_error(config, "a smtp connector has no option `" + key +
-                                      "` (it knows from, message_id_domain, tls, ca_file, tls_verify, username, password)");
   const ConnectorOptions options(config);
+  if (auto r = options.only({"from", "message_id_domain", "tls", "ca_file", "tls_verify", "username", "password"});
+      !r)
+    return r.error();
   SmtpSettings s;
   s.name = config.name;
   s.url = config.endpoint;
@@ -131,18 +123,18 @@ Result<SmtpSettings> read_smtp_settings(const ConnectorConfig& config) {
   s.concurrency = config.concurrency;
   const bool implicit_tls = s.url.starts_with("smtps://");
   if (!(s.url.starts_with("smtp://") || implicit_tls) || s.url.find_first_not_of("/", s.url.find(':') + 1) == std::string::npos)
-    return option_error(config, "endpoint \"" + s.url + "\" is not an SMTP URL (write e.g. smtp://mail.example.com:587)");
+    return options.error("endpoint \"" + s.url + "\" is not an SMTP URL (write e.g. smtp://mail.example.com:587)");
 
   auto from = options.required("from");
   if (!from) return from.error();
   auto mailbox = parse_mailbox(*from);
-  if (!mailbox) return option_error(config, "from: " + mailbox.error().message);
+  if (!mailbox) return options.error("from: " + mailbox.error().message);
   s.mail.from = std::move(*mailbox);
 
   auto domain = options.get("message_id_domain");
   if (!domain) return domain.error();
   if (!domain->empty() && !is_host_name(*domain))
-    return option_error(config, "message_id_domain: \"" + *domain + "\" is not a host name");
+    return options.error("message_id_domain: \"" + *domain + "\" is not a host name");
   s.mail.message_id_domain = *domain;
 
   auto tls = options.get("tls", "try");
@@ -150,20 +142,20 @@ Result<SmtpSettings> read_smtp_settings(const ConnectorConfig& config) {
   if (*tls == "try") s.tls = CURLUSESSL_TRY;
   else if (*tls == "required") s.tls = CURLUSESSL_ALL;
   else if (*tls == "none") s.tls = CURLUSESSL_NONE;
-  else return option_error(config, "tls: \"" + *tls + "\" is not one of try, required, none");
+  else return options.error("tls: \"" + *tls + "\" is not one of try, required, none");
   if (implicit_tls && s.tls == CURLUSESSL_NONE)
-    return option_error(config, "tls: none contradicts the smtps:// endpoint, which is TLS from the start");
+    return options.error("tls: none contradicts the smtps:// endpoint, which is TLS from the start");
 
   auto verify = options.get("tls_verify", "true");
   if (!verify) return verify.error();
-  if (*verify != "true" && *verify != "false") return option_error(config, "tls_verify: write true or false");
+  if (*verify != "true" && *verify != "false") return options.error("tls_verify: write true or false");
   s.tls_verify = *verify == "true";
 
   auto ca = options.get("ca_file");
   if (!ca) return ca.error();
   if (!ca->empty()) {
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(*ca, ec)) return option_error(config, "ca_file: " + *ca + " is not a readable file");
+    if (!std::filesystem::is_regular_file(*ca, ec)) return options.error("ca_file: " + *ca + " is not a readable file");
   }
   s.ca_file = *ca;
 
@@ -172,7 +164,7 @@ Result<SmtpSettings> read_smtp_settings(const ConnectorConfig& config) {
   auto password = options.get("password");
   if (!password) return password.error();
   if (username->empty() != password->empty())
-    return option_error(config, "username and password go together (AUTH needs both, or neither for no AUTH)");
+    return options.error("username and password go together (AUTH needs both, or neither for no AUTH)");
   s.username = *username;
   s.password = *password;
   return s;
