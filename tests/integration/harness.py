@@ -5,6 +5,7 @@ directory and templates, and reads what it sent from the outbox.
 Stdlib only. Every wait is bounded; every process started is stopped.
 """
 import csv
+import hashlib
 import json
 import os
 import random
@@ -157,6 +158,18 @@ def oracle(event, subs, holdings, watch):
             data.update(named.get(s["account_id"], {}))
             out[(s["account_id"], ch, expected_text(s, ch, event, data))] += 1
     return out
+
+
+def delivery_id(event_id, account, channel):
+    """engine/core/delivery.cpp make_delivery_id: the first 128 bits of
+    SHA-256(event NUL account NUL channel), the reference gateways echo."""
+    return hashlib.sha256(f"{event_id}\0{account}\0{channel}".encode()).hexdigest()[:32]
+
+
+def expected_ids(engine, event, channel="sms"):
+    """The delivery ids the oracle expects for `event` on `channel`."""
+    return {delivery_id(event["id"], account, ch)
+            for (account, ch, _text) in oracle(event, engine.subs, engine.holdings, engine.watch) if ch == channel}
 
 
 class Engine:

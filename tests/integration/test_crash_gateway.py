@@ -3,7 +3,6 @@ to a real HTTP gateway (the stand-in), restart it each time, and check on the
 real Kafka broker that nothing is lost and that the duplicates are at most
 the sends in flight at each kill (the connector's concurrency): dispatch's
 ledger skips what the gateway already accepted. Prints the figures."""
-import hashlib
 import sys
 import time
 from collections import Counter
@@ -15,10 +14,6 @@ CONCURRENCY = 8
 KILLS = 3
 
 
-def delivery_id(event_id, account, channel):
-    return hashlib.sha256(f"{event_id}\0{account}\0{channel}".encode()).hexdigest()[:32]
-
-
 def main():
     path = h.workdir("crash-gateway")
     gw = h.Gateway(path)
@@ -26,9 +21,7 @@ def main():
         gw.url, f"concurrency: {CONCURRENCY}\ntimeout: 5s"))
     event = {"id": "it-crash-gw", "type": "notice", "occurred_at": "2026-11-25T08:00:00+08:00",
              "data": {"title": "系统升级通知"}}
-    expected = {delivery_id(event["id"], account, "sms")
-                for (account, channel, _t) in h.oracle(event, engine.subs, engine.holdings, engine.watch)
-                if channel == "sms"}
+    expected = h.expected_ids(engine, event)
     failures = []
     try:
         engine.start()

@@ -3,7 +3,6 @@ on the real Kafka broker: each fault class, retries, dead letters, the breaker
 and the fallback, receipts, and tier priority under a saturating load.
 
 Every scenario says what was sent, what was retried and what failed."""
-import hashlib
 import os
 import statistics
 import subprocess
@@ -12,17 +11,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
-from harness import Engine, Gateway, oracle, sms_http_connectors, workdir  # noqa: E402
-
-
-def delivery_id(event_id, account, channel):
-    return hashlib.sha256(f"{event_id}\0{account}\0{channel}".encode()).hexdigest()[:32]
-
-
-def expected_sms(engine, event):
-    return {delivery_id(event["id"], account, "sms")
-            for (account, channel, _text) in oracle(event, engine.subs, engine.holdings, engine.watch)
-            if channel == "sms"}
+from harness import Engine, Gateway, delivery_id, expected_ids, oracle, sms_http_connectors, workdir  # noqa: E402
 
 
 def notice(event_id, title="休市安排"):
@@ -68,7 +57,7 @@ def test_fault_classes_are_retried_until_sent():
         engine.start()
         event = notice("gw-faults")
         assert engine.publish([event])[0] == 202
-        expected = expected_sms(engine, event)
+        expected = expected_ids(engine, event)
         engine.wait_settled([event["id"]], timeout=240)
         accepted = [m["id"] for m in gw.accepted()]
         stats = gw.stats()
@@ -97,7 +86,7 @@ def test_refusals_fail_at_once_to_the_dead_letter_queue():
         gw.mode(fail_all=400)
         event = notice("gw-refused")
         assert engine.publish([event])[0] == 202
-        expected = expected_sms(engine, event)
+        expected = expected_ids(engine, event)
         engine.wait_settled([event["id"]], timeout=120)
         t = totals(engine, event["id"])
         stats = gw.stats()
@@ -121,7 +110,7 @@ def test_a_failing_gateway_trips_the_breaker_and_falls_back():
         gw.mode(fail_all=503)
         first = notice("gw-breaker-1")
         assert engine.publish([first])[0] == 202
-        expected = expected_sms(engine, first)
+        expected = expected_ids(engine, first)
         engine.wait_settled([first["id"]], timeout=120)
         to_fallback = [l for l in engine.outbox_lines() if l["channel"] == "sms" and l["event_id"] == first["id"]]
         stats = gw.stats()
@@ -137,9 +126,9 @@ def test_a_failing_gateway_trips_the_breaker_and_falls_back():
         second = notice("gw-breaker-2", "恢复通知")
         assert engine.publish([second])[0] == 202
         engine.wait_settled([second["id"]], timeout=120)
-        back = [m for m in gw.accepted() if m["id"] in expected_sms(engine, second)]
-        print(f"  healed: {len(back)} of {len(expected_sms(engine, second))} SMS of the next event through the gateway")
-        assert len(back) == len(expected_sms(engine, second)), "after the probe, the gateway should take them all"
+        back = [m for m in gw.accepted() if m["id"] in expected_ids(engine, second)]
+        print(f"  healed: {len(back)} of {len(expected_ids(engine, second))} SMS of the next event through the gateway")
+        assert len(back) == len(expected_ids(engine, second)), "after the probe, the gateway should take them all"
     finally:
         engine.close()
         gw.stop()
@@ -157,7 +146,7 @@ def test_receipts_mark_deliveries_delivered():
         engine.start()
         event = notice("gw-receipts")
         assert engine.publish([event])[0] == 202
-        expected = expected_sms(engine, event)
+        expected = expected_ids(engine, event)
         wait_until(lambda: totals(engine, event["id"]).get("delivered") == len(expected),
                    f"{len(expected)} receipts recorded as delivered", 120)
         t = totals(engine, event["id"])

@@ -157,9 +157,10 @@ def url_bytes(value):
     return urllib.parse.unquote_to_bytes(value.replace("+", "%20"))
 
 
-def received_from(offset):
-    """The fake SMSC's messages logged after `offset` bytes: a list of
-    (receiver, kind, udh bytes or None, payload bytes)."""
+def received_parts(offset):
+    """The parts the fake SMSC logged after `offset` bytes: a list of
+    (sender, (receiver, kind, udh bytes or None, payload bytes)), the inner
+    tuple as `reassemble` takes it."""
     if not os.path.exists(RECEIVED):
         return []
     with open(RECEIVED, "rb") as f:
@@ -170,18 +171,22 @@ def received_from(offset):
         m = GOT.search(raw.decode("utf-8", errors="surrogateescape"))
         if not m:
             continue
-        receiver, rest = m.group(3), m.group(4)
+        sender, receiver, rest = m.group(2), m.group(3), m.group(4)
         kind, _, value = rest.partition(" ")
-        if kind == "text":
-            out.append((receiver, "text", None, value.encode("utf-8", errors="surrogateescape")))
-        elif kind in ("ucs-2", "data"):
-            out.append((receiver, kind, None, url_bytes(value)))
-        elif kind == "udh":
+        if kind == "udh":  # `udh URLENC data URLENC`: one part of a concatenated message
             udh, _, tail = value.partition(" data ")
-            out.append((receiver, "udh", url_bytes(udh), url_bytes(tail)))
-        else:
-            out.append((receiver, kind, None, value.encode("utf-8", errors="surrogateescape")))
+            item = (receiver, "udh", url_bytes(udh), url_bytes(tail))
+        elif kind in ("ucs-2", "data"):
+            item = (receiver, kind, None, url_bytes(value))
+        else:  # `text`: 7-bit, written as is
+            item = (receiver, kind, None, value.encode("utf-8", errors="surrogateescape"))
+        out.append((sender, item))
     return out
+
+
+def received_from(offset):
+    """As received_parts, without the sender."""
+    return [item for _sender, item in received_parts(offset)]
 
 
 def concatenation(udh):

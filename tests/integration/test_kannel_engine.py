@@ -23,7 +23,6 @@ Checked:
 Stdlib Python plus kcat (to read topics). Every wait is bounded; the only
 process started here is the engine, and it is stopped here.
 """
-import hashlib
 import json
 import os
 import re
@@ -41,7 +40,7 @@ from collections import Counter
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 # Concatenated parts are put together, and UCS-2 counted, as the connector-level test does.
-from test_kannel import RECEIVED, SENDSMS, reassemble, ucs2_parts, wait_until  # noqa: E402
+from test_kannel import RECEIVED, SENDSMS, reassemble, received_parts, ucs2_parts, wait_until  # noqa: E402
 
 SUBSCRIBERS = 50
 CONNECTOR = "kannel"
@@ -56,50 +55,6 @@ LONG = {"id": "ke-long", "type": "notice", "occurred_at": "2026-11-25T10:00:00+0
                  + "详情请登录APP查看。"}}
 EVENTS = [SHORT, LONG]
 EXPECTED_PARTS = {SHORT["id"]: 1, LONG["id"]: 3}
-
-
-def delivery_id(event_id, account, channel):
-    # engine/core/delivery.cpp make_delivery_id: the reference Kannel echoes.
-    return hashlib.sha256(f"{event_id}\0{account}\0{channel}".encode()).hexdigest()[:32]
-
-
-# One line of the fake SMSC's log: `... Got message N: <SENDER RECEIVER REST>`
-# (scripts/kannel's header; Kannel's gw/smsc/smsc_fake.c sms_to_client).
-GOT = re.compile(r"Got message (\d+): <(\S+) (\S+) (.*)>$")
-
-
-def kannel_unquote(value):
-    """Bytes from Kannel's octstr_url_encode (gwlib/octstr.c), which writes
-    0x20 as '+' and a real '+' as %2B: in UCS-2 a 0x20 byte is a space or the
-    low byte of characters such as 张 (U+5F20), so '+' must be decoded too."""
-    return urllib.parse.unquote_to_bytes(value.replace("+", "%20"))
-
-
-def received_parts(offset):
-    """The parts the fake SMSC logged after `offset` bytes: a list of
-    (sender, (receiver, kind, udh bytes or None, payload bytes)), the inner
-    tuple as test_kannel.reassemble takes it."""
-    if not os.path.exists(RECEIVED):
-        return []
-    with open(RECEIVED, "rb") as f:
-        f.seek(offset)
-        data = f.read()
-    out = []
-    for raw in data.split(b"\n"):
-        m = GOT.search(raw.decode("utf-8", errors="surrogateescape"))
-        if not m:
-            continue
-        sender, receiver, rest = m.group(2), m.group(3), m.group(4)
-        kind, _, value = rest.partition(" ")
-        if kind == "udh":  # `udh URLENC data URLENC`: one part of a concatenated message
-            udh, _, tail = value.partition(" data ")
-            item = (receiver, "udh", kannel_unquote(udh), kannel_unquote(tail))
-        elif kind in ("ucs-2", "data"):
-            item = (receiver, kind, None, kannel_unquote(value))
-        else:  # `text`: 7-bit, written as is
-            item = (receiver, kind, None, value.encode("utf-8", errors="surrogateescape"))
-        out.append((sender, item))
-    return out
 
 
 def kannel_connectors(engine):
@@ -245,7 +200,7 @@ def main():
         for (account, channel, text), n in h.oracle(e, engine.subs, engine.holdings, engine.watch).items():
             assert n == 1
             if channel == "sms":
-                expected[delivery_id(e["id"], account, "sms")] = (e["id"], account, "+86" + mobile[account], text)
+                expected[h.delivery_id(e["id"], account, "sms")] = (e["id"], account, "+86" + mobile[account], text)
             else:
                 expected_email[(account, channel, text)] += 1
     for did, (eid, account, _, text) in expected.items():
