@@ -9,6 +9,8 @@ import hashlib
 import json
 import os
 import random
+import re
+import select
 import shutil
 import signal
 import socket
@@ -370,6 +372,30 @@ def summary_line(passed, failed):
     print(f"{passed} passed, {failed} failed")
 
 
+def start_listening(cmd, log, what, timeout=20):
+    """Starts a test server that prints `listening on 127.0.0.1:PORT` as its
+    first line; returns (process, port). Waits at most `timeout` seconds."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True)
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    line = proc.stdout.readline() if ready else ""
+    m = re.match(r"listening on 127\.0\.0\.1:(\d+)$", line.strip())
+    if not m:
+        stop_process(proc)
+        raise AssertionError(f"{what} did not start (said {line!r}); see {log.name}")
+    return proc, int(m.group(1))
+
+
+def stop_process(proc):
+    """SIGTERM, then SIGKILL after 10 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
 class Gateway:
     """The stand-in HTTP SMS gateway (tests/support/gateway_standin.py) as a
     child process: what it accepted is in `record`, one JSON line each."""
@@ -379,13 +405,9 @@ class Gateway:
     def __init__(self, workdir, *args):
         self.record = os.path.join(workdir, f"gateway-{uuid.uuid4().hex[:6]}.ndjson")
         self.log = open(self.record + ".log", "ab")
-        self.proc = subprocess.Popen(["/usr/bin/python3", self.SCRIPT, "--port", "0", "--record", self.record, *args],
-                                     stdout=subprocess.PIPE, stderr=self.log)
-        line = self.proc.stdout.readline().decode().strip()  # "listening on 127.0.0.1:PORT"
-        if not line.startswith("listening on "):
-            self.stop()
-            raise AssertionError(f"the stand-in gateway did not start: {line!r}")
-        self.url = "http://" + line.split()[-1]
+        self.proc, port = start_listening(["/usr/bin/python3", self.SCRIPT, "--port", "0", "--record", self.record, *args],
+                                          self.log, "the stand-in gateway")
+        self.url = f"http://127.0.0.1:{port}"
 
     def control(self, method, path, body=None):
         data = json.dumps(body).encode() if body is not None else None
@@ -407,13 +429,7 @@ class Gateway:
             return [json.loads(line) for line in f if line.strip()]
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
 
 

@@ -22,7 +22,6 @@ import email.policy
 import json
 import os
 import re
-import select
 import subprocess
 import sys
 import time
@@ -47,24 +46,12 @@ class Sink:
     def __init__(self, workdir, name, *args):
         self.dir = os.path.join(workdir, name)
         self.log = open(os.path.join(workdir, name + ".log"), "w")
-        self.proc = subprocess.Popen([SYSTEM_PYTHON, SINK, "--port", "0", "--dir", self.dir, "--lifetime", "300", *args],
-                                     stdout=subprocess.PIPE, stderr=self.log, text=True)
-        ready, _, _ = select.select([self.proc.stdout], [], [], 20)
-        line = self.proc.stdout.readline() if ready else ""
-        m = re.match(r"listening on 127\.0\.0\.1:(\d+)$", line.strip())
-        if not m:
-            self.stop()
-            raise AssertionError(f"smtp_sink {name} did not start (said {line!r}); see {self.log.name}")
-        self.port = int(m.group(1))
+        self.proc, self.port = h.start_listening(
+            [SYSTEM_PYTHON, SINK, "--port", "0", "--dir", self.dir, "--lifetime", "300", *args], self.log,
+            f"smtp_sink {name}")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        h.stop_process(self.proc)
         self.log.close()
 
     def mails(self):
