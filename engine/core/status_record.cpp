@@ -65,6 +65,18 @@ std::string serialize(const FanoutSummary& s) {
                                       {"time", s.time_ms}});
 }
 
+std::string serialize(const DigestRun& run) {
+  return json::serialize(json::object{{"record", "digest_run"},
+                                      {"date", run.date},
+                                      {"trigger", run.trigger},
+                                      {"state", run.state},
+                                      {"accounts", run.accounts},
+                                      {"messages", run.messages},
+                                      {"items", run.items},
+                                      {"expired", run.expired},
+                                      {"time", run.time_ms}});
+}
+
 Result<StatusTopicRecord> parse_status_record(std::string_view text) {
   auto parsed = parse_object(text, "malformed_status", "a status record");
   if (!parsed) return parsed.error();
@@ -82,6 +94,12 @@ Result<StatusTopicRecord> parse_status_record(std::string_view text) {
       }
     }
     out.fanout = std::move(summary);
+    return out;
+  }
+  if (kind == "digest_run") {
+    out.digest_run = DigestRun{string_or(o, "date"),     string_or(o, "trigger"), string_or(o, "state"),
+                               int_or(o, "accounts"),    int_or(o, "messages"),   int_or(o, "items"),
+                               int_or(o, "expired"),     int_or(o, "time")};
     return out;
   }
   if (kind != "delivery") return make_error("malformed_status", "unknown status record kind \"" + kind + "\"");

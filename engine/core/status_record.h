@@ -71,13 +71,28 @@ struct FanoutSummary {
   std::int64_t total() const;
 };
 
+// Emitted by the digest role once per run (docs/api.md, "Digests"): what it
+// sent for one trading day, or why it did not.
+struct DigestRun {
+  std::string date;     // YYYY-MM-DD, the trading day in schedule.timezone
+  std::string trigger;  // schedule | now | catch_up
+  std::string state;    // sent | expired | skipped
+  std::int64_t accounts = 0;
+  std::int64_t messages = 0;  // digest deliveries produced (one per account and channel)
+  std::int64_t items = 0;     // items folded into them
+  std::int64_t expired = 0;   // items that ended `expired` (past the cut-off)
+  std::int64_t time_ms = 0;
+};
+
 std::string serialize(const StatusRecord& r);
 std::string serialize(const FanoutSummary& s);
+std::string serialize(const DigestRun& run);
 
-// A record read back from the topic: one or the other.
+// A record read back from the topic: exactly one of them.
 struct StatusTopicRecord {
   std::optional<StatusRecord> delivery;
   std::optional<FanoutSummary> fanout;
+  std::optional<DigestRun> digest_run;
 };
 Result<StatusTopicRecord> parse_status_record(std::string_view json);
 

@@ -6,7 +6,7 @@
 // Thread safety: any thread (the SqliteDb's lock).
 #pragma once
 
-#include "engine/dispatch/sqlite_db.h"
+#include "engine/storage/sqlite_db.h"
 
 namespace sunbeam {
 

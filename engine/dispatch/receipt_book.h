@@ -12,7 +12,7 @@
 #pragma once
 
 #include "connectors/receipt.h"
-#include "engine/dispatch/sqlite_db.h"
+#include "engine/storage/sqlite_db.h"
 
 #include <optional>
 

@@ -12,7 +12,7 @@
 // Thread safety: any thread (the SqliteDb's lock).
 #pragma once
 
-#include "engine/dispatch/sqlite_db.h"
+#include "engine/storage/sqlite_db.h"
 
 #include <optional>
 

@@ -1,6 +1,7 @@
 // A thin RAII layer over one SQLite connection (Debian's libsqlite3), shared
-// by dispatch's durable stores (sent ledger, deferrals, daily caps, receipts),
-// which keep their tables in one file per instance. WAL mode with
+// by the durable local state: dispatch's stores (sent ledger, deferrals, caps,
+// receipts), the digest's items and the status index,
+// each in its own file per instance. WAL mode with
 // synchronous=NORMAL: a committed row survives the process being killed; a
 // power cut may lose the last few (then those are sent again, never lost).
 //

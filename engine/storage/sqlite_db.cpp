@@ -1,4 +1,4 @@
-#include "engine/dispatch/sqlite_db.h"
+#include "engine/storage/sqlite_db.h"
 
 #include <sqlite3.h>
 
