@@ -553,7 +553,7 @@ void read_api(Reader& r, const YAML::Node& n, ApiConfig& a) {
 
 void read_dispatch(Reader& r, const YAML::Node& n, DispatchConfig& d) {
   if (!r.is_map(n, "dispatch")) return;
-  r.only_keys(n, "dispatch", {"backpressure", "max_pending"});
+  r.only_keys(n, "dispatch", {"backpressure", "max_pending", "drain_timeout"});
   if (n["backpressure"])
     if (auto s = r.string(n["backpressure"], "dispatch.backpressure")) {
       if (*s == "pause") d.backpressure = BackpressurePolicy::pause;
@@ -561,6 +561,26 @@ void read_dispatch(Reader& r, const YAML::Node& n, DispatchConfig& d) {
     }
   if (n["max_pending"])
     if (auto v = r.integer(n["max_pending"], "dispatch.max_pending", 10, 10'000'000)) d.max_pending = int(*v);
+  if (n["drain_timeout"])
+    if (auto v = r.duration(n["drain_timeout"], "dispatch.drain_timeout")) d.drain_timeout = *v;
+}
+
+void read_privacy(Reader& r, const YAML::Node& n, PrivacyConfig& p) {
+  if (!r.is_map(n, "privacy")) return;
+  r.only_keys(n, "privacy", {"mask_personal_data"});
+  if (n["mask_personal_data"])
+    if (auto b = r.boolean(n["mask_personal_data"], "privacy.mask_personal_data")) p.mask_personal_data = *b;
+}
+
+void read_logging(Reader& r, const YAML::Node& n, LoggingConfig& l) {
+  if (!r.is_map(n, "logging")) return;
+  r.only_keys(n, "logging", {"format"});
+  if (n["format"])
+    if (auto s = r.string(n["format"], "logging.format")) {
+      if (*s == "text") l.format = LogFormat::text;
+      else if (*s == "json") l.format = LogFormat::json;
+      else r.problem(n["format"], "logging.format: \"" + *s + "\" is not a format (text, json)");
+    }
 }
 
 void read_directory(Reader& r, const YAML::Node& n, DirectoryConfig& d) {
@@ -611,7 +631,7 @@ ConfigLoad load_config(const std::filesystem::path& file) {
   c.source = file;
   Reader r(name, file.parent_path(), out.problems);
   r.only_keys(root, "", {"kafka", "tiers", "event_types", "templates", "connectors", "routing", "defaults", "caps", "sms",
-                         "schedule", "api", "dispatch", "storage", "directory"});
+                         "schedule", "api", "dispatch", "privacy", "logging", "storage", "directory"});
   if (root["kafka"]) read_kafka(r, root["kafka"], c.kafka);
   if (root["tiers"]) read_tiers(r, root["tiers"], c.tiers);
   else out.problems.push_back({name, 0, "tiers: list the service tiers, highest priority first"});
@@ -656,6 +676,8 @@ ConfigLoad load_config(const std::filesystem::path& file) {
   if (root["schedule"]) read_schedule(r, root["schedule"], c.schedule);
   if (root["api"]) read_api(r, root["api"], c.api);
   if (root["dispatch"]) read_dispatch(r, root["dispatch"], c.dispatch);
+  if (root["privacy"]) read_privacy(r, root["privacy"], c.privacy);
+  if (root["logging"]) read_logging(r, root["logging"], c.logging);
   if (root["storage"])
     if (auto p = r.path(root["storage"], "storage", "")) c.storage = *p;
   if (root["directory"]) read_directory(r, root["directory"], c.directory);

@@ -154,6 +154,22 @@ enum class BackpressurePolicy : std::uint8_t {
 struct DispatchConfig {
   BackpressurePolicy backpressure = BackpressurePolicy::pause;
   int max_pending = 10000;  // per tier
+  // On SIGTERM: how long sends already handed to a connector may take to
+  // answer before the process exits anyway (their deliveries are then read
+  // again from Kafka at the next start: sent at most once more, never lost).
+  Duration drain_timeout = std::chrono::seconds(30);
+};
+
+// Personal data (SPEC §7): phone numbers and e-mail addresses are masked in
+// logs and in the status records' free text unless this is switched off.
+struct PrivacyConfig {
+  bool mask_personal_data = true;
+};
+
+enum class LogFormat : std::uint8_t { text, json };
+
+struct LoggingConfig {
+  LogFormat format = LogFormat::text;  // json: one JSON object per line
 };
 
 struct Config {
@@ -170,6 +186,8 @@ struct Config {
   ScheduleConfig schedule;
   ApiConfig api;
   DispatchConfig dispatch;
+  PrivacyConfig privacy;
+  LoggingConfig logging;
   std::filesystem::path storage = "var/sunbeam";
   DirectoryConfig directory;
 

@@ -37,6 +37,9 @@ struct Delivery {
   Recipient recipient;
   boost::json::object data;  // the event's data with per-account data merged over it
   int attempt = 1;
+  // When ingest accepted the event (its Kafka timestamp, Unix ms; 0: unknown):
+  // what the publish-to-send latency is measured from.
+  std::int64_t published_at_ms = 0;
 };
 
 // A stable id for (event, account, channel): the first 128 bits of

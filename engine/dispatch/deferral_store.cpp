@@ -18,6 +18,7 @@ Result<std::unique_ptr<DeferralStore>> DeferralStore::open(std::shared_ptr<Sqlit
       {&out->remove_, "DELETE FROM deferred WHERE delivery_id = ?"},
       {&out->due_, "SELECT * FROM deferred WHERE due_ms <= ? ORDER BY due_ms LIMIT ?"},
       {&out->find_, "SELECT * FROM deferred WHERE delivery_id = ?"},
+      {&out->of_event_, "SELECT * FROM deferred WHERE json_extract(delivery, '$.event_id') = ?"},
       {&out->count_, "SELECT count(*) FROM deferred"},
       });
       !r)
@@ -58,6 +59,14 @@ std::optional<Deferral> DeferralStore::find(std::string_view delivery_id) {
   find_.reset().bind(1, delivery_id);
   if (!find_.next_row()) return std::nullopt;
   return read(find_);
+}
+
+Result<std::vector<Deferral>> DeferralStore::of_event(std::string_view event_id) {
+  auto lock = db_->lock();
+  of_event_.reset().bind(1, event_id);
+  std::vector<Deferral> out;
+  while (of_event_.next_row()) out.push_back(read(of_event_));
+  return out;
 }
 
 std::int64_t DeferralStore::size() {

@@ -31,13 +31,16 @@ class DeferralStore {
   // Up to `limit` deferrals due at `now_ms`, soonest first.
   Result<std::vector<Deferral>> due(std::int64_t now_ms, std::size_t limit);
   std::optional<Deferral> find(std::string_view delivery_id);
+  // Every deferral of one event (an operator cancels it). A scan of the
+  // stored JSON: cancels are rare, deferrals at most a night's fan-out.
+  Result<std::vector<Deferral>> of_event(std::string_view event_id);
   std::int64_t size();
 
  private:
   explicit DeferralStore(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}
   static Deferral read(const SqlStatement& s);
   std::shared_ptr<SqliteDb> db_;
-  SqlStatement put_, remove_, due_, find_, count_;
+  SqlStatement put_, remove_, due_, find_, of_event_, count_;
 };
 
 }  // namespace sunbeam

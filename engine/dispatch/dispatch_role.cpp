@@ -40,6 +40,9 @@ struct DispatchRole::Lane {
   SendQueue<Job> queue;
   int in_flight = 0;
   bool stopping = false;
+  std::atomic<bool> suspended{false};       // an operator's order: send nothing, keep the queue
+  std::uint64_t seen_cancel_generation = 0;  // the cancellations this queue was purged of
+  std::atomic<std::uint64_t> sent{0}, failed{0};
   std::thread thread;
 
   void push(Job job, const Config& config) {
@@ -149,7 +152,7 @@ void DispatchRole::stop() {
     lane->wake.notify_all();
   }
   for (auto& [name, lane] : lanes_) lane->thread.join();
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  const auto deadline = std::chrono::steady_clock::now() + config_.dispatch.drain_timeout;
   for (auto& [name, lane] : lanes_) {
     std::unique_lock lock(lane->mutex);
     lane->wake.wait_until(lock, deadline, [&] { return lane->in_flight == 0; });
@@ -169,9 +172,81 @@ std::vector<ConnectorState> DispatchRole::connector_states() const {
   for (const auto& [name, lane] : lanes_) {
     std::lock_guard lock(lane->mutex);
     out.push_back({name, std::string(lane->connector->kind()), std::string(to_string(lane->breaker.state())),
-                   lane->queue.size(), lane->in_flight});
+                   lane->suspended, lane->queue.size(), lane->in_flight, lane->sent, lane->failed});
   }
   return out;
+}
+
+// ---- operators' orders --------------------------------------------------------
+
+void DispatchRole::cancel_event(const std::string& event_id) {
+  {
+    std::lock_guard lock(cancel_mutex_);
+    if (!cancelled_events_.insert(event_id).second) return;
+    cancels_to_apply_.push_back(event_id);
+    ++cancel_generation_;
+  }
+  spdlog::info("dispatch: event {} cancelled: its deliveries not yet sent end cancelled", event_id);
+  for (auto& [name, lane] : lanes_) lane->wake.notify_all();
+}
+
+bool DispatchRole::is_cancelled(const std::string& event_id) const {
+  std::lock_guard lock(cancel_mutex_);
+  return cancelled_events_.contains(event_id);
+}
+
+bool DispatchRole::suspend(const std::string& connector, bool suspended) {
+  const auto it = lanes_.find(connector);
+  if (it == lanes_.end()) return false;
+  if (it->second->suspended.exchange(suspended) != suspended)
+    spdlog::info("dispatch: connector {} {}", connector, suspended ? "suspended: its deliveries wait" : "resumed");
+  it->second->wake.notify_all();
+  return true;
+}
+
+// The consumer thread brings a cancelled event's deferrals back through
+// admit(), which ends them `cancelled` and removes them from the store.
+void DispatchRole::apply_cancellations() {
+  std::vector<std::string> events;
+  {
+    std::lock_guard lock(cancel_mutex_);
+    events.swap(cancels_to_apply_);
+  }
+  for (const auto& event_id : events) {
+    auto rows = deferrals_->of_event(event_id);
+    if (!rows) {
+      spdlog::error("dispatch: cancelling {}: {}", event_id, rows.error().message);
+      continue;
+    }
+    for (auto& row : *rows) {
+      {
+        std::lock_guard lock(claimed_mutex_);
+        if (!claimed_deferrals_.insert(row.delivery_id).second) continue;  // on its way: send() checks
+      }
+      auto delivery = parse_delivery(row.delivery_json);
+      if (!delivery) continue;  // poll_deferrals reports and drops it
+      Job job;
+      job.delivery = std::move(*delivery);
+      job.origin = Job::Origin::deferral;
+      job.first_attempt_ms = row.first_attempt_ms;
+      admit(std::move(job));
+    }
+  }
+}
+
+// Called by a lane's thread with its lock held; releases it while recording.
+void DispatchRole::purge_cancelled(Lane& lane, std::unique_lock<std::mutex>& lock) {
+  lane.seen_cancel_generation = cancel_generation_;
+  auto jobs = lane.queue.take_if([this](const Job& j) { return is_cancelled(j.delivery.event_id); });
+  if (jobs.empty()) return;
+  lock.unlock();
+  for (auto& job : jobs) {
+    ++stats_.cancelled;
+    (void)caps_->give_back(job.delivery.delivery_id);
+    auto r = record_for(job, DeliveryState::cancelled, "cancelled by an operator");
+    finish(std::move(job), std::move(r));
+  }
+  lock.lock();
 }
 
 // ---- the consumer thread -------------------------------------------------
@@ -209,6 +284,7 @@ void DispatchRole::consume_loop() {
     const auto now = std::chrono::steady_clock::now();
     if (now - last_housekeeping >= 200ms) {
       last_housekeeping = now;
+      apply_cancellations();
       poll_deferrals();
       poll_receipts();
       apply_backpressure();
@@ -235,6 +311,10 @@ void DispatchRole::admit(Job job) {
     // Deferred before a restart: the store has it now, and will bring it back when due.
     offsets_.finish(job.position.topic, job.position.partition, job.position.offset);
     return;
+  }
+  if (is_cancelled(d.event_id)) {
+    ++stats_.cancelled;
+    return finish(std::move(job), record_for(job, DeliveryState::cancelled, "cancelled by an operator"));
   }
   const auto now = clock_.now();
   if (d.expires_at_ms && unix_ms(now) >= *d.expires_at_ms) {
@@ -373,9 +453,13 @@ void DispatchRole::commit_finished() {
 void DispatchRole::send_loop(Lane& lane) {
   std::unique_lock lock(lane.mutex);
   while (true) {
-    const auto ready = [&] { return !lane.queue.empty() && lane.in_flight < lane.config.concurrency; };
-    lane.wake.wait_for(lock, 100ms, [&] { return lane.stopping || ready(); });
+    const auto ready = [&] {
+      return !lane.suspended && !lane.queue.empty() && lane.in_flight < lane.config.concurrency;
+    };
+    const auto cancels = [&] { return lane.seen_cancel_generation != cancel_generation_; };
+    lane.wake.wait_for(lock, 100ms, [&] { return lane.stopping || ready() || cancels(); });
     if (lane.stopping) return;
+    if (cancels()) purge_cancelled(lane, lock);
     if (!ready()) continue;
     // Hold the connector's rate. This thread is the connector's own sender,
     // not an event loop: waiting here is what the rate means.
@@ -418,6 +502,12 @@ void DispatchRole::send(Lane& lane, Job job) {
   };
   const Delivery& d = job.delivery;
   job.connector = lane.connector->name();
+  if (is_cancelled(d.event_id)) {  // cancelled after it was queued
+    ++stats_.cancelled;
+    release();
+    (void)caps_->give_back(d.delivery_id);
+    return finish(std::move(job), record_for(job, DeliveryState::cancelled, "cancelled by an operator"));
+  }
   // A delivery may have waited in the queue: never send it late.
   if (d.expires_at_ms && unix_ms(clock_.now()) >= *d.expires_at_ms) {
     ++stats_.expired;
@@ -455,6 +545,7 @@ void DispatchRole::settle(Lane& lane, Job job, int parts, SendOutcome outcome) {
     if (auto a = receipts_->alias(outcome.gateway_message_id, d.delivery_id); !a)
       spdlog::error("dispatch: {}", a.error().message);
     ++stats_.sent;
+    ++lane.sent;
     auto r = record_for(job, DeliveryState::sent, {});
     r.gateway_message_id = std::move(outcome.gateway_message_id);
     r.parts = parts;
@@ -475,6 +566,7 @@ void DispatchRole::settle(Lane& lane, Job job, int parts, SendOutcome outcome) {
     }
   }
   (void)caps_->give_back(d.delivery_id);  // not sent: the customer's quota is not used
+  ++lane.failed;
   auto r = record_for(job, DeliveryState::failed, error);
   return fail(std::move(job), std::move(r), error);
 }
@@ -528,7 +620,30 @@ std::function<void()> DispatchRole::let_go_of(const Job& job, bool keep_deferral
   };
 }
 
+// A digest delivery carries the items it folded (engine/digest): each item
+// ends as its digest did, so the items' own events show their outcome.
+void DispatchRole::record_digest_items(const Job& job, const StatusRecord& record) {
+  const auto* items = job.delivery.data.if_contains("items");
+  if (!items || !items->is_array()) return;
+  for (const auto& item : items->get_array()) {
+    if (!item.is_object()) continue;
+    const auto& o = item.get_object();
+    const auto* id = o.if_contains("delivery_id");
+    const auto* event = o.if_contains("event_id");
+    if (!id || !id->is_string() || !event || !event->is_string()) continue;
+    StatusRecord r = record;
+    r.delivery_id = id->get_string();
+    r.event_id = event->get_string();
+    if (const auto* type = o.if_contains("event_type"); type && type->is_string()) r.event_type = type->get_string();
+    r.reason = "digest " + record.delivery_id + (record.reason.empty() ? "" : ": " + record.reason);
+    r.gateway_message_id.clear();
+    r.parts = 0;
+    produce_then(topics_.status, r.event_id, serialize(r), {});
+  }
+}
+
 void DispatchRole::finish(Job job, StatusRecord record, bool keep_deferral) {
+  if (job.delivery.event_type == "digest" && is_terminal(record.state)) record_digest_items(job, record);
   produce_then(topics_.status, record.event_id, serialize(record), let_go_of(job, keep_deferral));
 }
 
@@ -566,6 +681,7 @@ void DispatchRole::fail(Job job, StatusRecord record, const std::string& error) 
     if (--*pending == 0) let_go();
   };
   produce_then(topics_.dlq, job.delivery.event_id, boost::json::serialize(letter), let_go);
+  if (job.delivery.event_type == "digest") record_digest_items(job, record);
   produce_then(topics_.status, record.event_id, serialize(record), let_go);
 }
 

@@ -58,6 +58,7 @@ struct DispatchStats {
   std::atomic<std::uint64_t> skipped_as_sent{0};  // found in the ledger after a restart
   std::atomic<std::uint64_t> receipts{0};      // receipts that settled a delivery
   std::atomic<std::uint64_t> pauses{0};        // times a tier's topic was paused (backpressure)
+  std::atomic<std::uint64_t> cancelled{0};     // ended `cancelled` (an operator withdrew the event)
 };
 
 // Where this instance's durable state lives: <storage>/<kafka.instance_id>-dispatch.sqlite.
@@ -82,8 +83,11 @@ struct ConnectorState {
   std::string name;
   std::string kind;
   std::string breaker;  // closed | open | half_open
+  bool suspended = false;
   std::size_t queued = 0;
   int in_flight = 0;
+  std::uint64_t sent = 0;    // since this process started
+  std::uint64_t failed = 0;  // final failures, since this process started
 };
 
 class DispatchRole {
@@ -99,6 +103,14 @@ class DispatchRole {
   std::size_t unfinished(const std::string& topic) const { return offsets_.pending(topic); }
   std::vector<ConnectorState> connector_states() const;
 
+  // Operators' orders (engine/control), from any thread; idempotent.
+  // Deliveries of a cancelled event that are not yet sent end `cancelled`:
+  // queued, deferred, or read later from Kafka.
+  void cancel_event(const std::string& event_id);
+  // A suspended connector sends nothing; its deliveries wait in its queue.
+  // False for an unknown connector.
+  bool suspend(const std::string& connector, bool suspended);
+
   struct Lane;  // one connector's queue, limits and sender thread
   struct Job;   // one delivery on its way
 
@@ -108,6 +120,10 @@ class DispatchRole {
   void poll_deferrals();
   void poll_receipts();
   void apply_backpressure();
+  void apply_cancellations();
+  bool is_cancelled(const std::string& event_id) const;
+  void purge_cancelled(Lane& lane, std::unique_lock<std::mutex>& lock);
+  void record_digest_items(const Job& job, const StatusRecord& record);
   void commit_finished();
   void send_loop(Lane& lane);
   void send(Lane& lane, Job job);
@@ -145,6 +161,10 @@ class DispatchRole {
   std::set<std::string> paused_topics_;
   std::mutex claimed_mutex_;
   std::set<std::string> claimed_deferrals_;  // taken from the store, not yet settled
+  mutable std::mutex cancel_mutex_;
+  std::set<std::string, std::less<>> cancelled_events_;
+  std::vector<std::string> cancels_to_apply_;   // to the deferral store, by the consumer thread
+  std::atomic<std::uint64_t> cancel_generation_{0};  // lanes purge their queues when it moves
   std::atomic<bool> running_{false};
   std::thread consumer_thread_;
   DispatchStats stats_;

@@ -41,6 +41,21 @@ class SendQueue {
     heap_.pop();
     return item;
   }
+  // Removes and returns every item `pred` selects (an operator cancelled
+  // their event), keeping the others in their order. O(n): rare.
+  template <class Pred>
+  std::vector<T> take_if(Pred pred) {
+    std::vector<Entry> kept;
+    std::vector<T> taken;
+    while (!heap_.empty()) {
+      Entry e = std::move(const_cast<Entry&>(heap_.top()));
+      heap_.pop();
+      if (pred(e.item)) taken.push_back(std::move(e.item));
+      else kept.push_back(std::move(e));
+    }
+    for (auto& e : kept) heap_.push(std::move(e));
+    return taken;
+  }
   std::size_t size() const { return heap_.size(); }
   bool empty() const { return heap_.empty(); }
 

@@ -90,6 +90,7 @@ void FanoutRole::fan_out(const kafka::Message& message) {
   const auto now_ms = unix_ms(clock_.now());
   std::uint64_t produced = 0;
   auto summary = planner_.plan(*event, [&](PlannedDelivery&& p) {
+    p.delivery.published_at_ms = message.timestamp_ms;
     const auto& d = p.delivery;
     if (p.state == DeliveryState::suppressed) {
       StatusRecord r;

@@ -4,13 +4,13 @@ namespace sunbeam::kafka {
 
 Topics Topics::from(const Config& config) {
   const auto& p = config.kafka.topic_prefix;
-  Topics t{p + "events", {}, p + "digest", p + "status", p + "dlq", p + "receipts"};
+  Topics t{p + "events", {}, p + "digest", p + "status", p + "dlq", p + "receipts", p + "control"};
   for (const auto& tier : config.tiers) t.deliveries.push_back(p + "deliveries." + tier);
   return t;
 }
 
 std::vector<std::string> Topics::all() const {
-  std::vector<std::string> out{events, digest, status, dlq, receipts};
+  std::vector<std::string> out{events, digest, status, dlq, receipts, control};
   out.insert(out.end(), deliveries.begin(), deliveries.end());
   return out;
 }

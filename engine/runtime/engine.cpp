@@ -61,6 +61,9 @@ Result<void> prepare_kafka(Engine::Parts& p) {
   std::vector<kafka::TopicSpec> specs;
   for (const auto& t : p.topics.all())
     specs.push_back({t, p.config.kafka.partitions, p.config.kafka.replication_factor, {}});
+  // The last order per target is all that matters (a resume replaces its suspend).
+  for (auto& spec : specs)
+    if (spec.name == p.topics.control) spec.configs.emplace_back("cleanup.policy", "compact");
   if (auto r = kafka::ensure_topics(p.settings, specs); !r) return r.error();
   spdlog::info("kafka: {} ({} topics ready, prefix {})", p.settings.bootstrap, specs.size(), p.config.kafka.topic_prefix);
   return {};

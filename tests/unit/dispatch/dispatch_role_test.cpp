@@ -429,3 +429,94 @@ TEST_CASE("backpressure `pause`: a tier stops being read at max_pending and resu
     return true;
   }));
 }
+
+TEST_CASE("a suspended connector sends nothing and loses nothing; resumed, it sends everything once") {
+  Harness h;
+  REQUIRE(h.role->suspend("primary", true));
+  CHECK_FALSE(h.role->suspend("no-such-connector", true));
+  std::vector<Delivery> all;
+  for (int i = 0; i < 20; ++i) all.push_back(h.delivery("S" + std::to_string(i), "basic"));
+  for (const auto& d : all) h.publish(d);
+  // Bounded look: everything is read and queued, nothing is sent.
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (h.state_of("primary").queued < all.size() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  CHECK(h.state_of("primary").queued == all.size());
+  CHECK(h.state_of("primary").suspended);
+  CHECK(h.script.sent_by("primary").empty());
+
+  REQUIRE(h.role->suspend("primary", false));
+  REQUIRE(h.wait_for([&] {
+    return std::all_of(all.begin(), all.end(), [&](const Delivery& d) { return h.in_state(d, DeliveryState::sent); });
+  }));
+  CHECK(h.script.sent_by("primary").size() == all.size());
+  CHECK_FALSE(h.state_of("primary").suspended);
+  CHECK(h.state_of("primary").sent == all.size());
+}
+
+TEST_CASE("cancelling an event ends its queued, deferred and later-read deliveries `cancelled`, and only its own") {
+  Harness h([](Config& c) { c.defaults.quiet_hours = parse_quiet_hours("21:30-08:00"); });
+  auto of_event = [&](const std::string& event, const std::string& account, Priority p = Priority::normal) {
+    auto d = h.delivery(account, "research", p);
+    d.event_id = event;
+    d.delivery_id = make_delivery_id(event, account, Channel::sms);
+    return d;
+  };
+  // Deferred by quiet hours at 22:00: two of the mistaken event, one of another.
+  h.clock.set(at("2026-11-25T22:00:00+08:00"));
+  const auto deferred = of_event("mistake", "D1"), deferred2 = of_event("mistake", "D2"), other = of_event("fine", "F1");
+  for (const auto& d : {deferred, deferred2, other}) h.publish(d);
+  REQUIRE(h.wait_for([&] {
+    return h.in_state(deferred, DeliveryState::deferred) && h.in_state(deferred2, DeliveryState::deferred) &&
+           h.in_state(other, DeliveryState::deferred);
+  }));
+  // Queued behind a suspended connector: urgent, so past quiet hours.
+  REQUIRE(h.role->suspend("primary", true));
+  const auto queued = of_event("mistake", "Q1", Priority::urgent);
+  h.publish(queued);
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (h.state_of("primary").queued < 1 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  REQUIRE(h.state_of("primary").queued == 1);
+
+  h.role->cancel_event("mistake");
+  h.role->cancel_event("mistake");  // twice: harmless
+  REQUIRE(h.wait_for([&] {
+    return h.in_state(deferred, DeliveryState::cancelled) && h.in_state(deferred2, DeliveryState::cancelled) &&
+           h.in_state(queued, DeliveryState::cancelled);
+  }));
+  CHECK(h.last(queued)->reason == "cancelled by an operator");
+  CHECK(h.state_of("primary").queued == 0);
+
+  // Read after the order: cancelled at once. The other event is untouched.
+  const auto late = of_event("mistake", "L1", Priority::urgent);
+  h.publish(late);
+  REQUIRE(h.wait_for([&] { return h.in_state(late, DeliveryState::cancelled); }));
+  REQUIRE(h.role->suspend("primary", false));
+  h.clock.set(at("2026-11-26T08:00:01+08:00"));
+  REQUIRE(h.wait_for([&] { return h.in_state(other, DeliveryState::sent); }));
+  CHECK(h.script.sent_by("primary") == std::vector<std::string>{other.delivery_id});
+  CHECK(h.role->stats().cancelled == 4);
+}
+
+TEST_CASE("a digest delivery's outcome is recorded for each item it carried") {
+  Harness h;
+  auto digest = h.delivery("G1", "research");
+  digest.event_id = "digest:2026-11-25";
+  digest.event_type = "notice";  // rendered with an existing template; the items are what matter here
+  digest.delivery_id = make_delivery_id(digest.event_id, "G1", Channel::sms);
+  const std::string item1 = make_delivery_id("pick-1", "G1", Channel::sms), item2 = make_delivery_id("pick-2", "G1", Channel::sms);
+  digest.data["items"] = boost::json::array{
+      boost::json::object{{"event_id", "pick-1"}, {"delivery_id", item1}, {"event_type", "stock_pick_followup"}},
+      boost::json::object{{"event_id", "pick-2"}, {"delivery_id", item2}, {"event_type", "stock_pick_followup"}}};
+  digest.event_type = "digest";
+  // No digest template in this test's set: the delivery fails, and so do its items, with the reason.
+  h.publish(digest);
+  REQUIRE(h.wait_for([&] { return h.records.contains(item1) && h.records.contains(item2); }));
+  for (const auto& id : {item1, item2}) {
+    const auto& r = h.records[id].back();
+    CHECK(r.state == h.records[digest.delivery_id].back().state);
+    CHECK(r.reason.starts_with("digest " + digest.delivery_id));
+    CHECK(r.event_type == "stock_pick_followup");
+    CHECK(r.account == "G1");
+  }
+}
