@@ -2,18 +2,17 @@
 
 #include "connectors/connector_options.h"
 #include "connectors/registry.h"
+#include "engine/api/api_shared.h"
 #include "engine/core/clock.h"
 #include "engine/ingest/ingest.h"
 #include "engine/kafka/producer.h"
 #include "engine/net/http_server.h"
 #include "engine/status/status_view.h"
 
-#include <boost/json/serialize.hpp>
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <map>
 #include <memory>
 
 namespace sunbeam {
@@ -21,18 +20,15 @@ namespace {
 
 namespace json = boost::json;
 
-HttpResponse json_response(unsigned status, const json::value& body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = json::serialize(body);
-  return r;
-}
-
-HttpResponse error_response(unsigned status, std::string code, std::string message, std::string field = {}) {
-  return json_response(status, json::object{{"error", json::object{{"code", std::move(code)},
-                                                                   {"message", std::move(message)},
-                                                                   {"field", std::move(field)}}}});
-}
+// What the receipts endpoint needs: the connectors (each parses its gateway's
+// receipts), their configuration (each may require a `receipt_secret`) and
+// where to put what it accepted.
+struct ReceiptIntake {
+  const Connectors* connectors = nullptr;
+  const Config* config = nullptr;
+  kafka::Producer* producer = nullptr;
+  std::string topic;
+};
 
 void post_events(Ingest& ingest, HttpRequest request, HttpResponder respond) {
   ingest.submit(request.body, [respond = std::move(respond)](IngestReply reply) {
@@ -47,14 +43,10 @@ void post_events(Ingest& ingest, HttpRequest request, HttpResponder respond) {
 void get_event(const StatusView& status, HttpRequest request, HttpResponder respond) {
   const auto& id = request.path_params["id"];
   if (auto event = status.event(id)) return respond(json_response(200, event->to_json()));
-  if (!status.caught_up()) {
-    auto r = error_response(503, "loading", "the status view is still reading the status topic; try again shortly");
-    r.headers.emplace_back("Retry-After", "1");
-    return respond(std::move(r));
-  }
+  if (!status.caught_up())
+    return respond(unavailable("loading", "the status index is still reading the status topic; try again shortly"));
   respond(error_response(404, "not_found", "no status records for event " + id + " (yet)", "id"));
 }
-
 // The gateway proves itself with the connector's `receipt_secret`, as a bearer
 // token, or (Kannel, which cannot set headers) as `secret` in the dlr-url.
 bool receipt_caller_allowed(const std::string& secret, const HttpRequest& request) {
@@ -70,7 +62,6 @@ bool receipt_caller_allowed(const std::string& secret, const HttpRequest& reques
 // Each connector's receipt_secret, expanded from the environment once, when
 // the routes are installed. A connector whose secret cannot be read (its
 // variable unset) maps to an error, and its receipts are refused.
-using ReceiptSecrets = std::map<std::string, Result<std::string>, std::less<>>;
 
 ReceiptSecrets read_receipt_secrets(const ReceiptIntake& intake) {
   ReceiptSecrets out;
@@ -119,9 +110,7 @@ void post_receipts(const ReceiptIntake& intake, const ReceiptSecrets& secrets, H
       if (!r) pending->failed = true;
       if (--pending->left > 0) return;
       if (pending->failed) {
-        auto busy = error_response(503, "unavailable", "receipts could not be stored; send them again");
-        busy.headers.emplace_back("Retry-After", "1");
-        return pending->respond(std::move(busy));
+        return pending->respond(unavailable("unavailable", "receipts could not be stored; send them again"));
       }
       pending->respond(json_response(202, json::object{{"accepted", pending->total}}));
     };
@@ -130,36 +119,83 @@ void post_receipts(const ReceiptIntake& intake, const ReceiptSecrets& secrets, H
   }
 }
 
-}  // namespace
+HttpResponse auth_error(const Error& e) {
+  auto r = error_response(e.code == "forbidden" ? 403 : 401, e.code, e.message);
+  if (e.code != "forbidden") r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return r;
+}
 
-void install_api_routes(HttpServer& server, ApiContext ctx) {
-  if (ctx.ingest) {
-    server.route("POST", "/v1/events", [ingest = ctx.ingest](HttpRequest req, HttpResponder respond) {
-      post_events(*ingest, std::move(req), std::move(respond));
+void install_receipts(HttpServer& server, const std::shared_ptr<ApiRoutes::Shared>& shared) {
+  const ApiContext& ctx = shared->ctx;
+  if (!ctx.connectors || !ctx.producer || !ctx.topics) return;
+  ReceiptIntake intake{ctx.connectors, ctx.config, ctx.producer, ctx.topics->receipts};
+  shared->receipt_secrets = read_receipt_secrets(intake);
+  for (const char* method : {"POST", "GET"}) {
+    // The gateway's own secret guards this route, not an API token.
+    server.route(method, "/v1/receipts/{connector}", [shared, intake](HttpRequest req, HttpResponder respond) {
+      post_receipts(intake, shared->receipt_secrets, std::move(req), std::move(respond));
     });
   }
-  if (ctx.status) {
-    server.route("GET", "/v1/events/{id}", [status = ctx.status](HttpRequest req, HttpResponder respond) {
-      get_event(*status, std::move(req), std::move(respond));
-    });
-  }
-  if (ctx.receipts.connectors && ctx.receipts.config && ctx.receipts.producer) {
-    auto secrets = std::make_shared<const ReceiptSecrets>(read_receipt_secrets(ctx.receipts));
-    for (const char* method : {"POST", "GET"}) {
-      server.route(method, "/v1/receipts/{connector}", [intake = ctx.receipts, secrets](HttpRequest req, HttpResponder respond) {
-        post_receipts(intake, *secrets, std::move(req), std::move(respond));
-      });
-    }
-  }
+}
+
+void install_health(HttpServer& server, const std::shared_ptr<ApiRoutes::Shared>& shared) {
   server.route("GET", "/healthz", [](HttpRequest, HttpResponder respond) {
     respond(json_response(200, json::object{{"status", "ok"}}));
   });
-  server.route("GET", "/readyz", [ctx](HttpRequest, HttpResponder respond) {
+  server.route("GET", "/readyz", [shared](HttpRequest, HttpResponder respond) {
     // Ready once the engine started (Kafka reached, config and directory
-    // loaded) and, when it serves status, the status view has caught up.
-    const bool ready = !ctx.status || ctx.status->caught_up();
-    respond(json_response(ready ? 200 : 503, json::object{{"ready", ready}, {"roles", ctx.roles.to_string()}}));
+    // loaded) and what it serves has caught up with Kafka.
+    const auto why = shared->ctx.not_ready ? shared->ctx.not_ready() : std::nullopt;
+    json::object body{{"ready", !why}, {"roles", shared->ctx.roles.to_string()}};
+    if (why) body["why"] = *why;
+    respond(json_response(why ? 503 : 200, body));
   });
 }
+
+}  // namespace
+
+void add_route(HttpServer& server, const std::shared_ptr<ApiRoutes::Shared>& shared, std::string method,
+               std::string pattern, Permission need, ApiHandler handler) {
+  server.route(std::move(method), std::move(pattern),
+               [shared, need, handler = std::move(handler)](HttpRequest req, HttpResponder respond) {
+                 auto caller = shared->auth.authorize(req.headers, need);
+                 if (!caller) return respond(auth_error(caller.error()));
+                 handler(std::move(req), *caller, std::move(respond));
+               });
+}
+
+Result<std::unique_ptr<ApiRoutes>> ApiRoutes::install(HttpServer& server, ApiContext ctx) {
+  const ApiConfig& api = ctx.config->api;
+  if (api.tokens.empty() && !is_loopback_listen(api.listen))
+    return make_error("api_open", "api.listen is " + api.listen +
+                                      " but api.tokens is empty: an API without tokens may only listen on a "
+                                      "loopback address (add tokens: docs/configuration.md)", "api.tokens");
+  if (api.tokens.empty()) spdlog::warn("api: no api.tokens configured: the API is open to anyone on this machine");
+  auto shared = std::make_shared<Shared>(std::move(ctx), api);
+  const ApiContext& c = shared->ctx;
+  if (c.ingest) {
+    add_route(server, shared, "POST", "/v1/events", Permission::publish,
+              [ingest = c.ingest](HttpRequest req, const Caller&, HttpResponder respond) {
+                post_events(*ingest, std::move(req), std::move(respond));
+              });
+  }
+  if (c.status) {
+    add_route(server, shared, "GET", "/v1/events/{id}", Permission::view,
+              [status = c.status](HttpRequest req, const Caller&, HttpResponder respond) {
+                get_event(*status, std::move(req), std::move(respond));
+              });
+  }
+  install_receipts(server, shared);
+  install_operations_routes(server, shared);
+  install_status_routes(server, shared);
+  install_health(server, shared);
+  return std::unique_ptr<ApiRoutes>(new ApiRoutes(shared));
+}
+
+ApiRoutes::ApiRoutes(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {}
+
+ApiRoutes::~ApiRoutes() { stop(); }
+
+void ApiRoutes::stop() { shared_->later.stop(); }
 
 }  // namespace sunbeam

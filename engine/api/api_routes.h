@@ -1,46 +1,75 @@
-// The HTTP API of SPEC §5 that this build serves, one handler per endpoint:
-//   POST /v1/events           ingest (publisher)
-//   GET  /v1/events/{id}      the event's status counts (viewer)
-//   POST /v1/receipts/{connector}  delivery receipts from a gateway (also GET:
-//                             Kannel's smsbox calls its dlr-url with GET)
-//   GET  /healthz, /readyz    liveness; readiness (Kafka reached, state loaded)
-// Auth, failures, replays, metrics and the console arrive with the
-// operations issue; their routes are added here the same way.
+// The HTTP API of SPEC §5 (docs/api.md is its contract), one handler per
+// endpoint, each behind the permission its role table names (auth.h):
+//   POST /v1/events                 ingest (publisher)
+//   GET  /v1/events, /v1/events/{id}   recent events; one event's counts (viewer)
+//   POST /v1/events/{id}/cancel     withdraw an event (operator)
+//   GET  /v1/connectors             state, breaker, figures (viewer)
+//   POST /v1/connectors/{name}/suspend|resume  (operator)
+//   GET  /v1/failures               failed deliveries (operator)
+//   POST /v1/replays, GET /v1/replays[/{id}]  re-queue failed deliveries (operator)
+//   POST /v1/digests, GET /v1/digests[/{date}]  send a digest now; the runs
+//   POST|GET /v1/receipts/{connector}  delivery receipts (the connector's receipt_secret)
+//   GET  /metrics, /healthz, /readyz   (no token; bind api.listen internally)
+//   GET  /, /console/{file}         the operator console's page (no data in it)
+// A route whose part of the engine does not run in this process (no status
+// index without the api role, ...) is not installed: 404, not a wrong answer.
 #pragma once
 
+#include "engine/core/result.h"
 #include "engine/core/role_set.h"
 
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 
 namespace sunbeam {
 
 class Connectors;
 struct Config;
+class DispatchRole;
 class HttpServer;
 class Ingest;
+class MetricsRegistry;
+class OrdersInForce;
+class ReplayService;
 class StatusView;
 namespace kafka {
 class Producer;
 struct Topics;
 }  // namespace kafka
 
-// What the receipts endpoint needs: the connectors (each parses its gateway's
-// receipts), their configuration (each may require a `receipt_secret`) and
-// where to put what it accepted.
-struct ReceiptIntake {
-  const Connectors* connectors = nullptr;
-  const Config* config = nullptr;
-  kafka::Producer* producer = nullptr;
-  std::string topic;
-};
-
 struct ApiContext {
-  Ingest* ingest = nullptr;      // null: POST /v1/events is not served
-  StatusView* status = nullptr;  // null: GET /v1/events/{id} is not served
-  ReceiptIntake receipts;        // connectors null: receipts are not served
+  const Config* config = nullptr;
   RoleSet roles;
+  Ingest* ingest = nullptr;                 // POST /v1/events
+  StatusView* status = nullptr;             // events, failures, digests' runs
+  ReplayService* replays = nullptr;         // replays
+  kafka::Producer* producer = nullptr;      // operators' orders, receipts
+  const kafka::Topics* topics = nullptr;
+  const Connectors* connectors = nullptr;   // receipts; the connectors' list
+  const DispatchRole* dispatch = nullptr;   // this process's send figures, if it dispatches
+  const OrdersInForce* orders = nullptr;    // suspended connectors, cancelled events
+  MetricsRegistry* metrics = nullptr;       // GET /metrics
+  // Why the process is not ready (nullopt: ready), for /readyz.
+  std::function<std::optional<std::string>()> not_ready;
 };
 
-void install_api_routes(HttpServer& server, ApiContext context);
+// Installs the routes; the returned object owns what they share (the
+// receipts' secrets, answers waiting on the engine) and must outlive the
+// server's stop(). Refuses an open API (no tokens) on a non-loopback address.
+class ApiRoutes {
+ public:
+  static Result<std::unique_ptr<ApiRoutes>> install(HttpServer& server, ApiContext context);
+  ~ApiRoutes();
+  // Answers what still waits (before the status view and Kafka stop).
+  void stop();
+
+  struct Shared;
+
+ private:
+  explicit ApiRoutes(std::shared_ptr<Shared> shared);
+  std::shared_ptr<Shared> shared_;
+};
 
 }  // namespace sunbeam

@@ -57,3 +57,27 @@ void ControlReader::run() {
 }
 
 }  // namespace sunbeam
+
+namespace sunbeam {
+
+void OrdersInForce::apply(const ControlRecord& order) {
+  std::lock_guard lock(mutex_);
+  switch (order.kind) {
+    case ControlKind::cancel: cancelled_.insert(order.target); break;
+    case ControlKind::suspend: suspended_.insert(order.target); break;
+    case ControlKind::resume: suspended_.erase(order.target); break;
+    case ControlKind::digest_now: break;
+  }
+}
+
+bool OrdersInForce::suspended(const std::string& connector) const {
+  std::lock_guard lock(mutex_);
+  return suspended_.contains(connector);
+}
+
+bool OrdersInForce::cancelled(const std::string& event_id) const {
+  std::lock_guard lock(mutex_);
+  return cancelled_.contains(event_id);
+}
+
+}  // namespace sunbeam

@@ -14,6 +14,8 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -46,6 +48,24 @@ class ControlReader {
   std::atomic<bool> caught_up_{false};
   std::atomic<bool> running_{false};
   std::thread thread_;
+};
+
+}  // namespace sunbeam
+
+namespace sunbeam {
+
+// The orders in force, as the control topic says (the API's view: which
+// connectors are suspended, which events cancelled). Thread-safe.
+class OrdersInForce {
+ public:
+  void apply(const ControlRecord& order);
+  bool suspended(const std::string& connector) const;
+  bool cancelled(const std::string& event_id) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::set<std::string, std::less<>> suspended_;
+  std::set<std::string, std::less<>> cancelled_;
 };
 
 }  // namespace sunbeam

@@ -49,4 +49,10 @@ Result<ControlRecord> parse_control_record(std::string_view json) {
   return r;
 }
 
+void publish_order(kafka::Producer& producer, const std::string& topic, const ControlRecord& order,
+                   std::function<void(Result<void>)> done) {
+  if (auto r = producer.produce(topic, control_key(order), serialize(order), done, kafka::QueueFull::fail); !r)
+    done(r.error());
+}
+
 }  // namespace sunbeam

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "engine/core/result.h"
+#include "engine/kafka/producer.h"
 
 #include <cstdint>
 #include <optional>
@@ -35,5 +36,10 @@ struct ControlRecord {
 std::string control_key(const ControlRecord& record);
 std::string serialize(const ControlRecord& record);
 Result<ControlRecord> parse_control_record(std::string_view json);
+
+// Puts an order on the control topic; `done` is told once Kafka has it (or
+// why not). Never waits: an HTTP thread may call it.
+void publish_order(kafka::Producer& producer, const std::string& topic, const ControlRecord& order,
+                   std::function<void(Result<void>)> done);
 
 }  // namespace sunbeam

@@ -99,10 +99,15 @@ Result<void> DispatchRole::start() {
   if (!receipts) return receipts.error();
   receipts_ = std::move(*receipts);
 
-  for (Connector* c : connectors_.all()) {
-    const ConnectorConfig* cc = config_.connector(c->name());
-    if (!cc) return make_error("connector_unknown", "connector " + c->name() + " is not in the configuration");
-    lanes_.emplace(c->name(), std::make_unique<Lane>(*c, connectors_.bucket(c->name()), *cc, clock_));
+  {
+    std::lock_guard lock(suspend_mutex_);
+    for (Connector* c : connectors_.all()) {
+      const ConnectorConfig* cc = config_.connector(c->name());
+      if (!cc) return make_error("connector_unknown", "connector " + c->name() + " is not in the configuration");
+      auto lane = std::make_unique<Lane>(*c, connectors_.bucket(c->name()), *cc, clock_);
+      lane->suspended = suspended_.contains(c->name());
+      lanes_.emplace(c->name(), std::move(lane));
+    }
   }
   for (Channel ch : {Channel::sms, Channel::email}) {
     Connector* primary = connectors_.for_channel(ch);
@@ -196,11 +201,15 @@ bool DispatchRole::is_cancelled(const std::string& event_id) const {
 }
 
 bool DispatchRole::suspend(const std::string& connector, bool suspended) {
-  const auto it = lanes_.find(connector);
-  if (it == lanes_.end()) return false;
-  if (it->second->suspended.exchange(suspended) != suspended)
+  if (!config_.connector(connector)) return false;
+  std::lock_guard lock(suspend_mutex_);
+  const bool changed = suspended ? suspended_.insert(connector).second : suspended_.erase(connector) > 0;
+  if (changed)
     spdlog::info("dispatch: connector {} {}", connector, suspended ? "suspended: its deliveries wait" : "resumed");
-  it->second->wake.notify_all();
+  if (const auto it = lanes_.find(connector); it != lanes_.end()) {
+    it->second->suspended = suspended;
+    it->second->wake.notify_all();
+  }
   return true;
 }
 

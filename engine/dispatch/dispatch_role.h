@@ -108,7 +108,7 @@ class DispatchRole {
   // queued, deferred, or read later from Kafka.
   void cancel_event(const std::string& event_id);
   // A suspended connector sends nothing; its deliveries wait in its queue.
-  // False for an unknown connector.
+  // False for an unknown connector. May be called before start().
   bool suspend(const std::string& connector, bool suspended);
 
   struct Lane;  // one connector's queue, limits and sender thread
@@ -165,6 +165,8 @@ class DispatchRole {
   std::set<std::string, std::less<>> cancelled_events_;
   std::vector<std::string> cancels_to_apply_;   // to the deferral store, by the consumer thread
   std::atomic<std::uint64_t> cancel_generation_{0};  // lanes purge their queues when it moves
+  std::mutex suspend_mutex_;                 // orders may come before start() builds the lanes
+  std::set<std::string, std::less<>> suspended_;
   std::atomic<bool> running_{false};
   std::thread consumer_thread_;
   DispatchStats stats_;

@@ -207,4 +207,10 @@ void Ingest::finish_produce(const std::string& id, const std::string& hash, Resu
   for (auto& w : waiters) w(produced ? IngestOutcome::accepted : IngestOutcome::unavailable);
 }
 
+bool Ingest::published(const std::string& event_id) {
+  std::lock_guard lock(mutex_);
+  const auto it = known_.find(event_id);
+  return it != known_.end() && it->second.durable;
+}
+
 }  // namespace sunbeam

@@ -59,6 +59,8 @@ class Ingest {
   Result<std::size_t> rebuild_index(const kafka::ClientSettings& settings);
 
   void submit(std::string_view body, std::function<void(IngestReply)> done);
+  // Whether an event with this id was accepted (durably) by any ingest.
+  bool published(const std::string& event_id);
 
  private:
   struct Known {

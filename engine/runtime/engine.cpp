@@ -2,6 +2,7 @@
 
 #include "connectors/registry.h"
 #include "engine/api/api_routes.h"
+#include "engine/control/control_reader.h"
 #include "engine/directory/directory.h"
 #include "engine/dispatch/dispatch_role.h"
 #include "engine/fanout/fanout_role.h"
@@ -35,7 +36,10 @@ struct Engine::Parts {
   std::unique_ptr<Ingest> ingest;
   std::unique_ptr<FanoutRole> fanout;
   std::unique_ptr<DispatchRole> dispatch;
+  std::unique_ptr<ControlReader> control;  // operators' orders, for every role here
+  OrdersInForce orders;
   std::unique_ptr<HttpServer> http;
+  std::unique_ptr<ApiRoutes> routes;
   std::uint16_t http_port = 0;
   bool stopped = false;
 
@@ -102,8 +106,23 @@ Result<void> start_http(Engine::Parts& p, const EngineOptions& options) {
   http.listen = options.listen.value_or(p.config.api.listen);
   http.max_body_bytes = p.config.api.max_body_bytes;
   p.http = std::make_unique<HttpServer>(http);
-  ReceiptIntake receipts{p.connectors ? &*p.connectors : nullptr, &p.config, p.ingest_producer.get(), p.topics.receipts};
-  install_api_routes(*p.http, ApiContext{p.ingest.get(), p.status.get(), receipts, p.roles});
+  ApiContext ctx;
+  ctx.config = &p.config;
+  ctx.roles = p.roles;
+  ctx.ingest = p.ingest.get();
+  ctx.status = p.status.get();
+  ctx.producer = p.ingest_producer.get();
+  ctx.topics = &p.topics;
+  ctx.connectors = p.connectors ? &*p.connectors : nullptr;
+  ctx.dispatch = p.dispatch.get();
+  ctx.orders = &p.orders;
+  ctx.not_ready = [&p]() -> std::optional<std::string> {
+    if (p.status && !p.status->caught_up()) return "the status index is catching up with the status topic";
+    return std::nullopt;
+  };
+  auto routes = ApiRoutes::install(*p.http, std::move(ctx));
+  if (!routes) return routes.error();
+  p.routes = std::move(*routes);
   auto port = p.http->start();
   if (!port) return port.error();
   p.http_port = *port;
@@ -121,6 +140,8 @@ Result<std::unique_ptr<Engine>> Engine::start(const Config& config, EngineOption
   p.clock = options.clock ? options.clock : &p.system_clock;
 
   if (auto r = prepare_kafka(p); !r) return r.error();
+  p.control = std::make_unique<ControlReader>(p.settings, p.topics.control, config.kafka.instance_id + "-control");
+  p.control->on_order([&p](const ControlRecord& order) { p.orders.apply(order); });
   if (p.roles.fanout)
     if (auto r = prepare_directory(p); !r) return r.error();
   if (p.roles.dispatch)
@@ -148,8 +169,20 @@ Result<std::unique_ptr<Engine>> Engine::start(const Config& config, EngineOption
   }
   if (p.roles.dispatch) {
     p.dispatch = std::make_unique<DispatchRole>(config, *p.templates, *p.connectors, p.settings, p.topics, *p.clock);
-    if (auto r = p.dispatch->start(); !r) return r.error();
+    p.control->on_order([d = p.dispatch.get()](const ControlRecord& order) {
+      switch (order.kind) {
+        case ControlKind::cancel: d->cancel_event(order.target); break;
+        case ControlKind::suspend: d->suspend(order.target, true); break;
+        case ControlKind::resume: d->suspend(order.target, false); break;
+        case ControlKind::digest_now: break;
+      }
+    });
   }
+  // The orders in force apply before the first delivery is read.
+  if (auto r = p.control->start(); !r) return r.error();
+  if (auto r = p.control->wait_caught_up(std::chrono::seconds(30)); !r) return r.error();
+  if (p.dispatch)
+    if (auto r = p.dispatch->start(); !r) return r.error();
   if (p.roles.serves_http())
     if (auto r = start_http(p, options); !r) return r.error();
   return std::unique_ptr<Engine>(new Engine(std::move(parts)));
@@ -164,8 +197,10 @@ void Engine::stop() {
   if (p.stopped) return;
   p.stopped = true;
   if (p.http) p.http->stop();                   // intake first
+  if (p.routes) p.routes->stop();               // answers still waiting
   if (p.fanout) p.fanout->stop();               // aborts an open transaction: redone on restart
   if (p.dispatch) p.dispatch->stop();           // finishes the batch in hand, commits
+  if (p.control) p.control->stop();
   if (p.connectors) p.connectors->stop();
   if (p.status) p.status->stop();
   p.ingest.reset();

@@ -1,0 +1,36 @@
+// What the API's route files share (internal to engine/api): the context,
+// the token check, the receipts' secrets, and answers that wait.
+#pragma once
+
+#include "engine/api/answer_later.h"
+#include "engine/api/api_json.h"
+#include "engine/api/api_routes.h"
+#include "engine/api/auth.h"
+#include "engine/net/http_server.h"
+
+#include <map>
+
+namespace sunbeam {
+
+using ReceiptSecrets = std::map<std::string, Result<std::string>, std::less<>>;
+
+struct ApiRoutes::Shared {
+  ApiContext ctx;
+  ApiAuth auth;
+  ReceiptSecrets receipt_secrets;
+  AnswerLater later;
+
+  Shared(ApiContext c, const ApiConfig& api) : ctx(std::move(c)), auth(api) {}
+};
+
+using ApiHandler = std::function<void(HttpRequest, const Caller&, HttpResponder)>;
+
+// Registers `handler` behind `need`: 401/403 before it runs.
+void add_route(HttpServer& server, const std::shared_ptr<ApiRoutes::Shared>& shared, std::string method,
+               std::string pattern, Permission need, ApiHandler handler);
+
+// The route groups, one file each.
+void install_operations_routes(HttpServer& server, const std::shared_ptr<ApiRoutes::Shared>& shared);
+void install_status_routes(HttpServer& server, const std::shared_ptr<ApiRoutes::Shared>& shared);
+
+}  // namespace sunbeam
