@@ -507,7 +507,9 @@ void read_schedule(Reader& r, const YAML::Node& n, ScheduleConfig& s) {
 
 void read_api(Reader& r, const YAML::Node& n, ApiConfig& a) {
   if (!r.is_map(n, "api")) return;
-  r.only_keys(n, "api", {"listen", "max_body", "tokens"});
+  r.only_keys(n, "api", {"listen", "max_body", "max_pending_events", "tokens"});
+  if (n["max_pending_events"])
+    if (auto v = r.integer(n["max_pending_events"], "api.max_pending_events", 1, 10'000'000)) a.max_pending_events = int(*v);
   if (n["listen"])
     if (auto s = r.string(n["listen"], "api.listen")) {
       const auto colon = s->rfind(':');

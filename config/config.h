@@ -133,6 +133,9 @@ struct ApiToken {
 struct ApiConfig {
   std::string listen = "127.0.0.1:8080";  // host:port
   std::size_t max_body_bytes = 4 * 1024 * 1024;
+  // Events handed to Kafka and not yet acknowledged: past this, ingest is
+  // behind and POST /v1/events answers 429 with Retry-After.
+  int max_pending_events = 10000;
   std::vector<ApiToken> tokens;
 };
 

@@ -168,9 +168,17 @@ void Ingest::submit_one(const BodyItem& item, ResultSlot slot) {
     }
   }
   const std::string value = json::serialize(normalised);
-  auto produced = producer_.produce(
+  // Ingest is behind when Kafka has not answered for too many events: say
+  // "busy" (429, Retry-After) rather than queue without bound.
+  Result<void> produced = make_error("kafka_busy", "ingest is behind: " + std::to_string(unacknowledged_.load()) +
+                                                       " events wait for Kafka; retry shortly");
+  if (++unacknowledged_ > config_.api.max_pending_events) {
+    --unacknowledged_;
+  } else {
+    produced = producer_.produce(
       topics_.events, event->id, value,
       [this, id = event->id, hash, result, slot](Result<void> r) mutable {
+        --unacknowledged_;
         finish_produce(id, hash, r);
         if (r) {
           result.outcome = IngestOutcome::accepted;
@@ -181,6 +189,8 @@ void Ingest::submit_one(const BodyItem& item, ResultSlot slot) {
         slot(std::move(result));
       },
       kafka::QueueFull::fail);
+    if (!produced) --unacknowledged_;
+  }
   if (!produced) {
     finish_produce(event->id, hash, produced);
     result.outcome = IngestOutcome::unavailable;

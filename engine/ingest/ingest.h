@@ -22,6 +22,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -77,6 +78,7 @@ class Ingest {
   kafka::Topics topics_;
   std::mutex mutex_;
   std::unordered_map<std::string, Known> known_;
+  std::atomic<int> unacknowledged_{0};  // produced, Kafka's answer not yet in
 };
 
 }  // namespace sunbeam

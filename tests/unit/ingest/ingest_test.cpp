@@ -106,3 +106,26 @@ TEST_CASE("a restarted ingest rebuilds its index from the events topic") {
   CHECK(*known == 1);
   CHECK(submit(restarted, notice).results[0].outcome == IngestOutcome::duplicate);
 }
+
+TEST_CASE("ingest behind (Kafka not answering) says busy: 429, and the event is not remembered as published") {
+  Config config = test::small_config();
+  config.api.max_pending_events = 1;
+  kafka::ClientSettings nowhere;
+  nowhere.bootstrap = "127.0.0.1:1";  // nothing listens: Kafka never answers
+  auto p = kafka::Producer::create(nowhere, "ingest-behind", kafka::Producer::Mode::idempotent);
+  REQUIRE(p);
+  auto producer = std::move(*p);
+  auto ingest = std::make_unique<Ingest>(config, *producer, kafka::Topics::from(config));
+
+  std::promise<IngestReply> first_reply;
+  ingest->submit(notice, [&](IngestReply r) { first_reply.set_value(std::move(r)); });  // waits for Kafka
+  auto second = submit(*ingest, R"({"id":"n-2","type":"notice","occurred_at":"2026-11-25T08:00:00+08:00","data":{"title":"休市"}})");
+  REQUIRE(second.results.size() == 1);
+  CHECK(second.results[0].outcome == IngestOutcome::unavailable);
+  CHECK(second.http_status() == 429);
+  CHECK(second.results[0].error->message.find("ingest is behind") != std::string::npos);
+  CHECK_FALSE(ingest->published("n-2"));
+  CHECK_FALSE(ingest->published("n-1"));
+  producer.reset();  // its pending record is failed back to ingest, which is still alive
+  ingest.reset();
+}
