@@ -61,17 +61,34 @@ Result<void> Consumer::subscribe(const std::vector<std::string>& topics) {
   return {};
 }
 
-Result<void> Consumer::assign_from_beginning(const std::string& topic) {
-  auto count = partition_count(rk_, topic);
-  if (!count) return count.error();
-  auto* list = rd_kafka_topic_partition_list_new(*count);
-  for (int p = 0; p < *count; ++p) {
-    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-    assigned_.emplace(topic, p);
+Result<void> Consumer::assign_from_beginning(const std::string& topic) { return assign({topic}, {}); }
+
+Result<void> Consumer::assign(const std::vector<std::string>& topics, const std::vector<PartitionOffset>& from) {
+  std::map<std::pair<std::string, int>, std::int64_t> stored;
+  for (const auto& p : from) stored[{p.topic, p.partition}] = p.offset;
+  auto* list = rd_kafka_topic_partition_list_new(8);
+  assigned_.clear();
+  at_end_.clear();
+  for (const auto& topic : topics) {
+    auto count = partition_count(rk_, topic);
+    if (!count) {
+      rd_kafka_topic_partition_list_destroy(list);
+      return count.error();
+    }
+    for (int p = 0; p < *count; ++p) {
+      const auto it = stored.find({topic, p});
+      rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset =
+          it == stored.end() ? RD_KAFKA_OFFSET_BEGINNING : it->second;
+      assigned_.emplace(topic, p);
+    }
   }
   const auto err = rd_kafka_assign(rk_, list);
   rd_kafka_topic_partition_list_destroy(list);
-  if (err) return make_error("kafka_assign", "cannot read " + topic + ": " + rd_kafka_err2str(err));
+  if (err) {
+    std::string names;
+    for (const auto& topic : topics) names += (names.empty() ? "" : ", ") + topic;
+    return make_error("kafka_assign", "cannot read " + names + ": " + rd_kafka_err2str(err));
+  }
   return {};
 }
 

@@ -39,6 +39,10 @@ class Consumer {
   Result<void> subscribe(const std::vector<std::string>& topics);
   // Every partition of `topic`, from the first offset, outside any group.
   Result<void> assign_from_beginning(const std::string& topic);
+  // Every partition of each of `topics`, outside any group: from the next
+  // offset `from` names for it, else from the first (a local index resuming
+  // where it stopped). Replaces any earlier assignment.
+  Result<void> assign(const std::vector<std::string>& topics, const std::vector<PartitionOffset>& from);
 
   // Up to `max` records: waits up to `timeout` for the first, then takes
   // what is already fetched without waiting.
