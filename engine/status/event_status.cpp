@@ -10,9 +10,12 @@ std::int64_t StateCounts::terminal() const {
 }
 
 std::int64_t StateCounts::waiting() const {
-  std::int64_t recorded = 0;
-  for (auto n : by_state) recorded += n;
-  return std::max<std::int64_t>(0, planned - digest - recorded);
+  // A delivery whose latest record is `planned` (a replay re-queued it) is
+  // waiting too, so it is not counted as having an outcome.
+  std::int64_t outcomes = 0;
+  for (int s = 0; s < delivery_state_count; ++s)
+    if (DeliveryState(s) != DeliveryState::planned) outcomes += by_state[std::size_t(s)];
+  return std::max<std::int64_t>(0, planned - digest - outcomes);
 }
 
 StateCounts EventStatus::totals() const {

@@ -21,7 +21,7 @@ struct StateCounts {
 
   std::int64_t count(DeliveryState s) const { return by_state[std::size_t(s)]; }
   std::int64_t terminal() const;
-  // Planned for dispatch but with no outcome recorded yet.
+  // Planned for dispatch but with no outcome recorded yet (or re-queued by a replay).
   std::int64_t waiting() const;
 };
 

@@ -2,23 +2,50 @@
 
 #include <spdlog/spdlog.h>
 
-#include <charconv>
+#include <map>
 
 namespace sunbeam {
 
 using namespace std::chrono_literals;
+
+namespace {
+
+// Records per transaction: large enough that a rebuild of a million records
+// is a few hundred commits, small enough that a batch commits in tens of ms.
+constexpr std::size_t batch_records = 5000;
+
+}  // namespace
 
 StatusView::StatusView(const Config& config, kafka::ClientSettings settings, kafka::Topics topics)
     : config_(config), settings_(std::move(settings)), topics_(std::move(topics)) {}
 
 StatusView::~StatusView() { stop(); }
 
+std::filesystem::path StatusView::index_file(const Config& config) {
+  return config.storage / (config.kafka.instance_id + "-status.sqlite");
+}
+
+Result<void> StatusView::open() {
+  if (index_) return {};
+  auto index = StatusIndex::open(index_file(config_));
+  if (!index) return index.error();
+  index_ = std::move(*index);
+  return {};
+}
+
 Result<void> StatusView::start() {
+  if (auto r = open(); !r) return r;
   auto consumer = kafka::Consumer::create(settings_, {config_.kafka.topic_prefix + "status-view",
                                                       config_.kafka.instance_id + "-status-view", true});
   if (!consumer) return consumer.error();
   consumer_ = std::move(*consumer);
-  if (auto r = consumer_->assign_from_beginning(topics_.status); !r) return r.error();
+  const auto positions = index_->positions();
+  if (auto r = consumer_->assign({topics_.status, topics_.dlq}, positions); !r) return r.error();
+  if (index_->rebuilt() || positions.empty())
+    spdlog::info("status index: building {} from the beginning of {} and {}", index_->file().string(), topics_.status,
+                 topics_.dlq);
+  else
+    spdlog::info("status index: {} resumes at its stored offsets", index_->file().string());
   running_ = true;
   thread_ = std::thread([this] { run(); });
   return {};
@@ -32,61 +59,90 @@ void StatusView::stop() {
 }
 
 void StatusView::run() {
+  const auto started = std::chrono::steady_clock::now();
+  std::size_t records = 0;
   while (running_) {
-    auto batch = consumer_->poll_batch(1000, 100ms);
+    auto batch = consumer_->poll_batch(batch_records, 100ms);
+    std::vector<StatusIndex::Input> inputs;
+    inputs.reserve(batch.size());
+    std::map<std::pair<std::string, std::int32_t>, std::int64_t> next;
     for (const auto& m : batch) {
-      auto record = parse_status_record(m.value);
-      if (!record) {
-        spdlog::warn("status: skipping a record at {}[{}]@{}: {}", m.topic, m.partition, m.offset, record.error().message);
+      // Every record read moves the position on, a malformed one too.
+      auto& n = next[{m.topic, m.partition}];
+      n = std::max(n, m.offset + 1);
+      if (m.topic == topics_.dlq) {
+        auto letter = parse_dead_letter(m.value);
+        if (letter) inputs.emplace_back(std::move(*letter));
+        else spdlog::warn("status: skipping a dead letter at {}[{}]@{}: {}", m.topic, m.partition, m.offset,
+                          letter.error().message);
         continue;
       }
-      apply(*record);
+      auto record = parse_status_record(m.value);
+      if (record) inputs.emplace_back(std::move(*record));
+      else spdlog::warn("status: skipping a record at {}[{}]@{}: {}", m.topic, m.partition, m.offset,
+                        record.error().message);
     }
-    if (!caught_up_ && consumer_->caught_up()) caught_up_ = true;
+    std::vector<kafka::PartitionOffset> positions;
+    for (const auto& [tp, offset] : next) positions.push_back({tp.first, tp.second, offset});
+    if (!positions.empty()) {
+      // Not durable: try the same batch again rather than skip it (the
+      // positions stay where they were, so a restart reads it again too).
+      while (running_) {
+        auto r = index_->apply(inputs, positions);
+        if (r) break;
+        spdlog::error("status index: cannot store {} records, trying again in 1 s: {}", inputs.size(),
+                      r.error().message);
+        std::this_thread::sleep_for(1s);
+      }
+      records += batch.size();
+    }
+    if (!caught_up_ && consumer_->caught_up()) {
+      caught_up_ = true;
+      spdlog::info("status index: caught up ({} records read in {} ms)", records,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+                       .count());
+    }
   }
 }
 
-// Delivery ids are 32 hex digits (make_delivery_id): kept as 128 bits, half
-// the memory of the string, for views of millions of deliveries.
-StatusView::DeliveryKey StatusView::key_of(const std::string& id) {
-  DeliveryKey k{0, 0};
-  if (id.size() >= 32) {
-    std::from_chars(id.data(), id.data() + 16, k.hi, 16);
-    std::from_chars(id.data() + 16, id.data() + 32, k.lo, 16);
-  } else {
-    k.hi = std::hash<std::string>{}(id);
-  }
-  return k;
-}
-
-void StatusView::apply(const StatusTopicRecord& record) {
-  std::lock_guard lock(mutex_);
-  if (record.fanout) {
-    const auto& s = *record.fanout;
-    events_.try_emplace(s.event_id, s.event_id).first->second.apply(s);
+void StatusView::apply_one(StatusIndex::Input input) {
+  if (auto r = open(); !r) {
+    spdlog::error("status index: {}", r.error().message);
     return;
   }
-  if (!record.delivery) return;
-  const auto& r = *record.delivery;
-  std::optional<DeliveryState> previous;
-  auto [it, inserted] = deliveries_.try_emplace(key_of(r.delivery_id), r.state);
-  if (!inserted) {
-    // A receipt can be recorded before the `sent` record it answers (a fast
-    // gateway; a re-recorded `sent` after a restart): the receipt's word stands.
-    const bool receipt_first = (it->second == DeliveryState::delivered || it->second == DeliveryState::undelivered) &&
-                               r.state == DeliveryState::sent;
-    if (receipt_first) return;
-    previous = it->second;
-    it->second = r.state;
-  }
-  events_.try_emplace(r.event_id, r.event_id).first->second.apply(r, previous);
+  if (auto r = index_->apply({std::move(input)}); !r) spdlog::error("status index: {}", r.error().message);
+}
+
+void StatusView::apply(const StatusTopicRecord& record) { apply_one(record); }
+void StatusView::apply(const DeadLetter& letter) { apply_one(letter); }
+
+Result<void> StatusView::mark_cancelled(const std::string& event_id, std::int64_t time_ms) {
+  if (!index_) return make_error("status_index", "the status index is not open");
+  return index_->mark_cancelled(event_id, time_ms);
 }
 
 std::optional<EventStatus> StatusView::event(const std::string& event_id) const {
-  std::lock_guard lock(mutex_);
-  const auto it = events_.find(event_id);
-  if (it == events_.end()) return std::nullopt;
-  return it->second.status();
+  return index_ ? index_->event(event_id) : std::nullopt;
+}
+
+std::vector<EventSummary> StatusView::recent_events(std::size_t limit) const {
+  return index_ ? index_->recent_events(limit) : std::vector<EventSummary>{};
+}
+
+FailurePage StatusView::failures(const FailureSelector& selector, std::size_t limit) const {
+  return index_ ? index_->failures(selector, limit) : FailurePage{};
+}
+
+std::vector<DeliveryCount> StatusView::delivery_counts() const {
+  return index_ ? index_->delivery_counts() : std::vector<DeliveryCount>{};
+}
+
+std::vector<DigestRun> StatusView::digest_runs(std::size_t limit) const {
+  return index_ ? index_->digest_runs(limit) : std::vector<DigestRun>{};
+}
+
+std::optional<DigestRun> StatusView::digest_run(const std::string& date) const {
+  return index_ ? index_->digest_run(date) : std::nullopt;
 }
 
 }  // namespace sunbeam
