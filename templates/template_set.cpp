@@ -137,6 +137,20 @@ void TemplateSet::report_missing(const Config& config, const std::vector<std::st
                               "missing: event type " + type.name + " goes by " + std::string(to_string(channel)) +
                                   " to " + tiers + ", and " + locale + " has no template for it"});
     }
+  // Digest-held types reach the subscriber inside one `digest` message per
+  // channel, so those channels need the digest template too (the type's own
+  // templates stay required above: `sunbeam preview` renders an item alone).
+  for (Channel channel : all_channels) {
+    std::string held;
+    for (const auto& type : config.event_types)
+      if (type.digest && !tiers_receiving(type, channel).empty()) held += (held.empty() ? "" : ", ") + type.name;
+    if (held.empty()) continue;
+    for (const auto& locale : locales)
+      if (!has(locale, digest_template, channel))
+        problems.push_back({template_path(dir_, locale, digest_template, channel).string(), 0,
+                            "missing: " + held + " is held for the digest, which goes by " +
+                                std::string(to_string(channel)) + ", and " + locale + " has no digest template for it"});
+  }
 }
 
 bool TemplateSet::has(std::string_view locale, std::string_view template_name, Channel channel) const {

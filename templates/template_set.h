@@ -32,8 +32,13 @@
 
 namespace sunbeam {
 
+// The template of the pre-market digest's deliveries (engine/digest): their
+// event_type is `digest`, which is not a configured event type, and they are
+// rendered from <dir>/<locale>/digest.<channel>.mustache, never as marketing.
+inline constexpr std::string_view digest_template = "digest";
+
 struct RenderRequest {
-  std::string_view template_name;  // EventTypeConfig::template_name
+  std::string_view template_name;  // EventTypeConfig::template_name, or digest_template
   std::string_view locale;         // the subscriber's, e.g. "zh-CN"
   Channel channel = Channel::sms;
   const boost::json::object& vars;  // docs/templates.md, "Variables"
@@ -54,8 +59,9 @@ class TemplateSet {
  public:
   // Compiles every <dir>/<locale>/<name>.<channel>.mustache. Reports each
   // template that does not compile (file:line: what), each file not named
-  // that way, and each (event type, channel some tier receives, locale in
-  // `locales`) that has no template.
+  // that way, each (event type, channel some tier receives, locale in
+  // `locales`) that has no template, and, for each channel some digest-held
+  // type (`digest: true`) goes by, each locale without the digest template.
   static TemplateLoad load(const std::filesystem::path& dir, const Config& config,
                            std::vector<std::string> locales = {"zh-CN", "en"});
 
@@ -77,7 +83,8 @@ class TemplateSet {
   explicit TemplateSet(std::filesystem::path dir);
   // Compiles one file into templates_; false (and a problem) when it does not compile.
   bool load_file(std::string_view locale, const std::filesystem::path& file, std::vector<Problem>& problems);
-  // Each (event type, channel some tier receives, locale) without a template.
+  // Each (event type, channel some tier receives, locale) without a template,
+  // and each (channel a digest-held type goes by, locale) without `digest`.
   void report_missing(const Config& config, const std::vector<std::string>& locales,
                       std::vector<Problem>& problems) const;
   const MessageTemplate* find(std::string_view locale, std::string_view template_name, Channel channel) const;

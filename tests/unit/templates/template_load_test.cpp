@@ -138,6 +138,24 @@ TEST_CASE("each (event type, channel a tier receives, locale) without a template
   CHECK(load.set);
 }
 
+TEST_CASE("a digest-held type needs the digest template on each channel it goes by, in each locale") {
+  TemplateDir dir;
+  dir.write("en/stock_pick_followup.sms.mustache", "{{name}}\n");
+  Config config = test::config_with_type("stock_pick_followup", {Channel::sms});
+  auto load = TemplateSet::load(dir.path(), config, {"en"});
+  CHECK(load.problems.empty());  // not held for the digest: its own template is enough
+
+  config.event_types[0].digest = true;
+  const auto p = only_problem(TemplateSet::load(dir.path(), config, {"en"}));
+  CHECK(p.file == (dir.path() / "en" / "digest.sms.mustache").string());
+  CHECK(p.what == "missing: stock_pick_followup is held for the digest, which goes by sms, and en has no digest template for it");
+
+  dir.write("en/digest.sms.mustache", "{{count}} updates\n");
+  load = TemplateSet::load(dir.path(), config, {"en"});
+  CHECK(load.problems.empty());  // e-mail goes to no tier: no digest e-mail template needed
+  CHECK(load.set->has("en", digest_template, Channel::sms));
+}
+
 TEST_CASE("a channel no tier receives needs no template; the template name comes from the config") {
   TemplateDir dir;
   dir.write("zh-CN/ipo.sms.mustache", "{{name}}\n");
