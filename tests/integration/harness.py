@@ -177,11 +177,16 @@ def expected_ids(engine, event, channel="sms"):
 class Engine:
     """One sunbeam process with its own config, topics and outbox."""
 
-    def __init__(self, workdir, subscribers=0, seed=7, extra_yaml="", rate=None, burst=1, connectors=None):
+    def __init__(self, workdir, subscribers=0, seed=7, extra_yaml="", rate=None, burst=1, connectors=None,
+                 tokens=None):
         """`connectors`: YAML for the `connectors:` and `routing:` sections,
-        replacing the default (one outbox for both channels)."""
+        replacing the default (one outbox for both channels). `tokens`: role
+        -> bearer token; the config gets their SHA-256 (api.tokens) and
+        request() sends `token` (the operator's, else the first) unless told."""
         require_broker()
         self.rate, self.burst = rate, burst
+        self.tokens = tokens or {}
+        self.token = self.tokens.get("operator") or next(iter(self.tokens.values()), None)
         self.connectors = connectors
         self.workdir = workdir
         self.port = free_port()
@@ -232,12 +237,19 @@ class Engine:
             *(self.connectors.rstrip("\n").split("\n") if self.connectors else default_connectors),
             "defaults: { locale: zh-CN, timezone: Asia/Shanghai }",
             f"sms: {{ signature: \"{SIGNATURE}\", signature_position: prefix, max_parts: 10 }}",
-            f"api: {{ listen: \"127.0.0.1:{self.port}\", max_body: 256KiB }}",
+            f"api: {{ listen: \"127.0.0.1:{self.port}\", max_body: 256KiB{self._tokens_yaml()} }}",
             "storage: storage",
             "directory: { subscribers: subscribers.csv, holdings: holdings.csv, watchlist: watchlist.csv }",
             "",
         ]
         return "\n".join(lines)
+
+    def _tokens_yaml(self):
+        if not self.tokens:
+            return ""
+        entries = ", ".join(f"{{ name: {role}-token, role: {role}, sha256: {hashlib.sha256(t.encode()).hexdigest()} }}"
+                            for role, t in self.tokens.items())
+        return f", tokens: [{entries}]"
 
     @property
     def api(self):
@@ -275,11 +287,15 @@ class Engine:
             return code
         return self.proc.returncode if self.proc else None
 
-    def request(self, method, path, body=None, content_type="application/json"):
+    def request(self, method, path, body=None, content_type="application/json", token="default"):
+        """(status, parsed JSON body). token: "default" sends self.token, None none."""
         data = body.encode("utf-8") if isinstance(body, str) else body
         req = urllib.request.Request(self.api + path, data=data, method=method)
         if data is not None:
             req.add_header("Content-Type", content_type)
+        token = self.token if token == "default" else token
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
         try:
             with urllib.request.urlopen(req, timeout=30) as r:
                 return r.status, json.loads(r.read() or b"null")
@@ -287,7 +303,8 @@ class Engine:
             return e.code, json.loads(e.read() or b"null")
 
     def publish(self, events):
-        return self.request("POST", "/v1/events", json.dumps(events, ensure_ascii=False))
+        return self.request("POST", "/v1/events", json.dumps(events, ensure_ascii=False),
+                            token=self.tokens.get("publisher", self.token))
 
     def status(self, event_id):
         status, body = self.request("GET", f"/v1/events/{event_id}")
