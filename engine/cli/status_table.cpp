@@ -1,11 +1,10 @@
 #include "engine/cli/status_table.h"
 
+#include "engine/cli/text_table.h"
 #include "engine/core/json_fields.h"
 
 #include <boost/json/value.hpp>
 
-#include <algorithm>
-#include <iomanip>
 #include <string>
 
 namespace sunbeam::cli {
@@ -26,32 +25,6 @@ std::string reasons(const json::object& counts) {
   return out;
 }
 
-// A plain text table: columns padded to their widest cell (ids, tiers and
-// channels are ASCII, so byte width is display width).
-class Table {
- public:
-  explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
-  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
-  void print(std::ostream& out) const {
-    std::vector<std::size_t> width(rows_.front().size(), 0);
-    for (const auto& r : rows_)
-      for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-    for (std::size_t n = 0; n < rows_.size(); ++n) {
-      for (std::size_t i = 0; i < rows_[n].size(); ++i)
-        out << std::left << std::setw(int(width[i] + 2)) << rows_[n][i];
-      out << "\n";
-      if (n == 0) {
-        std::size_t total = 0;
-        for (auto w : width) total += w + 2;
-        out << std::string(total, '-') << "\n";
-      }
-    }
-  }
-
- private:
-  std::vector<std::vector<std::string>> rows_;
-};
-
 }  // namespace
 
 void print_event_status(std::ostream& out, const json::object& status) {
@@ -61,7 +34,7 @@ void print_event_status(std::ostream& out, const json::object& status) {
   const auto* settled = status.if_contains("settled");
   if (settled && settled->is_bool() && settled->get_bool()) out << ": settled";
   out << "\n\n";
-  Table t({"tier", "channel", "planned", "waiting", "sent", "delivered", "deferred", "digest", "suppressed", "failed",
+  TextTable t({"tier", "channel", "planned", "waiting", "sent", "delivered", "deferred", "digest", "suppressed", "failed",
            "expired", "suppressed by reason"});
   const auto row = [&](std::string tier, std::string channel, const json::object& c) {
     t.add({std::move(tier), std::move(channel), std::to_string(num(c, "planned")), std::to_string(num(c, "waiting")),
@@ -80,7 +53,7 @@ void print_event_status(std::ostream& out, const json::object& status) {
 }
 
 void print_demo_table(std::ostream& out, const std::vector<json::object>& statuses) {
-  Table t({"event", "type", "tier", "channel", "sent", "suppressed", "digest", "failed"});
+  TextTable t({"event", "type", "tier", "channel", "sent", "suppressed", "digest", "failed"});
   for (const auto& s : statuses) {
     const auto* groups = s.if_contains("groups");
     if (!groups || !groups->is_array() || groups->get_array().empty()) {
