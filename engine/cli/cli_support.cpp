@@ -3,6 +3,9 @@
 #include "engine/core/json_fields.h"
 #include "engine/net/http_client.h"
 
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -63,8 +66,37 @@ Result<ApiAnswer> call_api(const std::string& method, const std::string& url, co
   if (!parsed)
     return make_error("api", "the API at " + url + " answered " + std::to_string(response->status) +
                                  " with a body that is not JSON");
-  return ApiAnswer{response->status, std::move(*parsed)};
+  return ApiAnswer{response->status, std::move(*parsed), std::move(response->body)};
 }
+
+std::string api_error_message(const ApiAnswer& answer, const std::string& url, std::string_view role) {
+  const auto* e = json_fields::object_or_null(answer.body, "error");
+  std::string message = e ? json_fields::string_or(*e, "message") : "";
+  if (message.empty()) message = "the API at " + url + " answered " + std::to_string(answer.status);
+  if (answer.status != 401 && answer.status != 403) return message;
+  const bool token_set = !api_headers().empty();
+  return message + (token_set ? ": set SUNBEAM_TOKEN to a token with the " : ": SUNBEAM_TOKEN is not set; set it to a token with the ") +
+         std::string(role) + " role";
+}
+
+Result<ApiAnswer> request_api(const std::string& method, const std::string& url, std::string_view role, const std::string& body) {
+  auto answer = call_api(method, url, body);
+  if (!answer) return answer.error();
+  if (answer->status < 200 || answer->status > 299) return make_error("api", api_error_message(*answer, url, role));
+  return answer;
+}
+
+int fail(const Error& error) {
+  report_error(error.message);
+  return exit_user_error;
+}
+
+void print_api_json(const ApiAnswer& answer) {
+  std::cout << answer.text;
+  if (!answer.text.ends_with('\n')) std::cout << "\n";
+}
+
+std::string url_segment(std::string_view text) { return boost::urls::encode(text, boost::urls::unreserved_chars); }
 
 std::optional<std::string> read_input(const std::string& file) {
   if (file == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});

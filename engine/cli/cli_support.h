@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sunbeam::cli {
@@ -32,8 +33,23 @@ std::vector<std::string> api_headers();
 struct ApiAnswer {
   long status = 0;
   boost::json::object body;
+  std::string text;  // the body as the API wrote it, for --json
 };
 Result<ApiAnswer> call_api(const std::string& method, const std::string& url, const std::string& body = {});
+
+// What an operator command needs: a 2xx answer, or an error ready to print
+// (api_error_message). `role` is the role the route wants (docs/api.md).
+Result<ApiAnswer> request_api(const std::string& method, const std::string& url, std::string_view role,
+                              const std::string& body = {});
+// Why a non-2xx answer failed: the API's own message; for 401 and 403 also
+// to set SUNBEAM_TOKEN to a token with `role`.
+std::string api_error_message(const ApiAnswer& answer, const std::string& url, std::string_view role);
+// Prints `sunbeam: <message>` and gives the exit code of a user error.
+int fail(const Error& error);
+// --json: the answer's body as the API wrote it, on stdout.
+void print_api_json(const ApiAnswer& answer);
+// A path segment of a URL, percent-encoded (an event id may hold ':').
+std::string url_segment(std::string_view text);
 
 // Reads a whole file, or stdin for "-".
 std::optional<std::string> read_input(const std::string& file);
