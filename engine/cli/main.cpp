@@ -12,6 +12,25 @@
 #define SUNBEAM_VERSION "0.0.0"
 #endif
 
+namespace {
+
+using sunbeam::cli::FailureSelector;
+
+void add_api_option(CLI::App& cmd, std::string& api) {
+  cmd.add_option("--api", api, "API base URL (default: http://<api.listen> from the config)");
+}
+
+// failures and replay select failed deliveries with the same options.
+void add_selector_options(CLI::App& cmd, FailureSelector& s) {
+  cmd.add_option("--event", s.event, "only this event's");
+  cmd.add_option("--since", s.since, "failed at or after: RFC 3339, or an age such as 30m, 2h, 1d");
+  cmd.add_option("--until", s.until, "failed before: RFC 3339, or an age");
+  cmd.add_option("--connector", s.connector, "only those that failed on this connector");
+  cmd.add_option("--reason", s.reason, "only those whose last error contains this text");
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace sunbeam::cli;
   CLI::App app{"sunbeam: tiered SMS and e-mail notifications for a broker's market events", "sunbeam"};
@@ -51,6 +70,50 @@ int main(int argc, char** argv) {
   preview_cmd->add_option("--account", preview_o.account, "account id")->required();
   preview_cmd->add_option("--channel", preview_o.channel, "sms or email (default: both)");
 
+  FailuresOptions failures_o;
+  auto* failures_cmd = app.add_subcommand("failures", "failed deliveries with their last error, newest first");
+  add_selector_options(*failures_cmd, failures_o.selector);
+  failures_cmd->add_option("--limit", failures_o.limit, "at most this many (default 100)")->check(CLI::Range(1, 10000));
+  failures_cmd->add_flag("--json", failures_o.json, "print the API's JSON");
+  add_api_option(*failures_cmd, failures_o.api);
+
+  ReplayOptions replay_o;
+  auto* replay_cmd = app.add_subcommand("replay", "re-queue the selected failed deliveries once, and follow them");
+  add_selector_options(*replay_cmd, replay_o.selector);
+  replay_cmd->add_flag("--all", replay_o.all, "every failed delivery (without it, a selector is required)");
+  replay_cmd->add_flag("--dry-run", replay_o.dry_run, "only count the failed deliveries that match");
+  replay_cmd->add_flag("--yes", replay_o.yes, "do not ask (required when stdin is not a terminal)");
+  replay_cmd->add_option("--timeout", replay_o.timeout_seconds, "seconds to follow the replay (default 600)")
+      ->check(CLI::PositiveNumber);
+  replay_cmd->add_flag("--json", replay_o.json, "print the API's JSON (the count, or the replay once done)");
+  add_api_option(*replay_cmd, replay_o.api);
+
+  CancelOptions cancel_o;
+  auto* cancel_cmd = app.add_subcommand("cancel", "cancel an event published by mistake: what is not yet sent ends cancelled");
+  cancel_cmd->add_option("event_id", cancel_o.event_id, "the event id")->required();
+  cancel_cmd->add_flag("--yes", cancel_o.yes, "do not ask (required when stdin is not a terminal)");
+  cancel_cmd->add_flag("--json", cancel_o.json, "print the API's JSON");
+  add_api_option(*cancel_cmd, cancel_o.api);
+
+  ConnectorsOptions connectors_o;
+  auto* connectors_cmd = app.add_subcommand("connectors", "list connectors with state, rate and breaker; suspend or resume one");
+  connectors_cmd->require_subcommand(0, 1);
+  connectors_cmd->add_flag("--json", connectors_o.json, "print the API's JSON");
+  add_api_option(*connectors_cmd, connectors_o.api);
+  auto* suspend_cmd = connectors_cmd->add_subcommand("suspend", "stop sending through it: its deliveries wait, nothing is dropped");
+  suspend_cmd->add_option("name", connectors_o.name, "the connector's name")->required();
+  auto* resume_cmd = connectors_cmd->add_subcommand("resume", "send through it again");
+  resume_cmd->add_option("name", connectors_o.name, "the connector's name")->required();
+
+  DigestOptions digest_o;
+  auto* digest_cmd = app.add_subcommand("digest", "build and send the pre-market digest now (it is normally scheduled)");
+  digest_cmd->add_flag("--now", digest_o.now, "send it now (required)");
+  digest_cmd->add_option("--date", digest_o.date, "the day's digest, YYYY-MM-DD (default: today in schedule.timezone)");
+  digest_cmd->add_option("--wait", digest_o.wait_seconds, "seconds to wait for the run to be recorded (default 60; 0: do not wait)")
+      ->check(CLI::NonNegativeNumber);
+  digest_cmd->add_flag("--json", digest_o.json, "print the API's JSON of the run");
+  add_api_option(*digest_cmd, digest_o.api);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -71,6 +134,15 @@ int main(int argc, char** argv) {
     if (publish_cmd->parsed()) return publish(g, publish_o);
     if (status_cmd->parsed()) return status(g, status_o);
     if (preview_cmd->parsed()) return preview(g, preview_o);
+    if (failures_cmd->parsed()) return failures(g, failures_o);
+    if (replay_cmd->parsed()) return replay(g, replay_o);
+    if (cancel_cmd->parsed()) return cancel(g, cancel_o);
+    if (connectors_cmd->parsed()) {
+      if (suspend_cmd->parsed()) connectors_o.action = ConnectorsOptions::Action::suspend;
+      if (resume_cmd->parsed()) connectors_o.action = ConnectorsOptions::Action::resume;
+      return connectors(g, connectors_o);
+    }
+    if (digest_cmd->parsed()) return digest(g, digest_o);
   } catch (const std::exception& e) {
     std::cerr << "sunbeam: internal error: " << e.what() << "\n";
     return exit_user_error;
