@@ -42,7 +42,8 @@ Result<std::optional<ApiAnswer>> wait_for_run(const std::string& base, const std
     auto answer = call_api("GET", url);
     if (!answer) return answer.error();
     if (answer->status == 200) return std::optional<ApiAnswer>(std::move(*answer));
-    if (answer->status != 404) return make_error("api", api_error_message(*answer, url, "viewer"));
+    const bool not_yet = answer->status == 404 || answer->status == 503;  // 503: the status index is loading
+    if (!not_yet) return make_error("api", api_error_message(*answer, url, "viewer"));
     if (Clock::now() >= deadline) return std::optional<ApiAnswer>();
     std::this_thread::sleep_for(poll_every);
   }

@@ -44,9 +44,9 @@ boost::json::object selector_json(const FailureSelector& selector) {
 }
 
 boost::json::object replay_request(const FailureSelector& selector, bool all, bool dry_run) {
-  boost::json::object body{{"selector", selector_json(selector)}, {"dry_run", dry_run}};
-  if (all) body["all"] = true;
-  return body;
+  auto fields = selector_json(selector);
+  if (all) fields["all"] = true;
+  return {{"selector", std::move(fields)}, {"dry_run", dry_run}};
 }
 
 std::string describe(const FailureSelector& selector) {

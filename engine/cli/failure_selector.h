@@ -27,8 +27,8 @@ struct FailureSelector {
 std::string failures_url(const std::string& api_base, const FailureSelector& selector, std::optional<int> limit);
 // {"event": ..., ...} with only the fields given.
 boost::json::object selector_json(const FailureSelector& selector);
-// The body of POST /v1/replays: the selector, "all" when everything is meant
-// (the API refuses an empty selector without it), and "dry_run".
+// The body of POST /v1/replays: the selector, with "all" in it when
+// everything is meant (the API refuses an empty selector without it), and "dry_run".
 boost::json::object replay_request(const FailureSelector& selector, bool all, bool dry_run);
 // For people: "event e1, connector gateway" or "every failed delivery".
 std::string describe(const FailureSelector& selector);
