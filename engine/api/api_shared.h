@@ -7,6 +7,7 @@
 #include "engine/api/api_routes.h"
 #include "engine/api/auth.h"
 #include "engine/net/http_server.h"
+#include "engine/status/status_query.h"
 
 #include <map>
 
@@ -32,5 +33,10 @@ void add_route(HttpServer& server, const std::shared_ptr<ApiRoutes::Shared>& sha
 // The route groups, one file each.
 void install_operations_routes(HttpServer& server, const std::shared_ptr<ApiRoutes::Shared>& shared);
 void install_status_routes(HttpServer& server, const std::shared_ptr<ApiRoutes::Shared>& shared);
+void install_replay_routes(HttpServer& server, const std::shared_ptr<ApiRoutes::Shared>& shared);
+
+// The selector of GET /v1/failures and POST /v1/replays from its text fields
+// (event, since, until, connector, reason); since/until as parse_time_bound.
+Result<FailureSelector> parse_selector(const std::map<std::string, std::string>& fields, std::int64_t now_ms);
 
 }  // namespace sunbeam

@@ -12,6 +12,7 @@
 #include "engine/kafka/producer.h"
 #include "engine/kafka/topics.h"
 #include "engine/net/http_server.h"
+#include "engine/replay/replay_service.h"
 #include "engine/status/status_view.h"
 #include "templates/template_set.h"
 
@@ -34,6 +35,7 @@ struct Engine::Parts {
   std::unique_ptr<StatusView> status;
   std::unique_ptr<kafka::Producer> ingest_producer;
   std::unique_ptr<Ingest> ingest;
+  std::unique_ptr<ReplayService> replays;
   std::unique_ptr<FanoutRole> fanout;
   std::unique_ptr<DispatchRole> dispatch;
   std::unique_ptr<ControlReader> control;  // operators' orders, for every role here
@@ -111,6 +113,7 @@ Result<void> start_http(Engine::Parts& p, const EngineOptions& options) {
   ctx.roles = p.roles;
   ctx.ingest = p.ingest.get();
   ctx.status = p.status.get();
+  ctx.replays = p.replays.get();
   ctx.producer = p.ingest_producer.get();
   ctx.topics = &p.topics;
   ctx.connectors = p.connectors ? &*p.connectors : nullptr;
@@ -151,6 +154,10 @@ Result<std::unique_ptr<Engine>> Engine::start(const Config& config, EngineOption
   if (p.roles.api) {
     p.status = std::make_unique<StatusView>(config, p.settings, p.topics);
     if (auto r = p.status->start(); !r) return r.error();
+    p.control->on_order([s = p.status.get()](const ControlRecord& order) {
+      if (order.kind == ControlKind::cancel)
+        if (auto r = s->mark_cancelled(order.target, order.time_ms); !r) spdlog::error("status: {}", r.error().message);
+    });
   }
   if (p.roles.serves_http()) {
     auto producer = kafka::Producer::create(p.settings, config.kafka.instance_id + "-ingest",
@@ -162,6 +169,11 @@ Result<std::unique_ptr<Engine>> Engine::start(const Config& config, EngineOption
     auto known = p.ingest->rebuild_index(p.settings);
     if (!known) return known.error();
     spdlog::info("ingest: {} event ids already published", *known);
+  }
+  if (p.status) {
+    // Replays produce through ingest's producer (idempotent, acks=all).
+    p.replays = std::make_unique<ReplayService>(*p.status, *p.ingest_producer, p.topics, config, *p.clock);
+    if (auto r = p.replays->resume(); !r) return r.error();
   }
   if (p.roles.fanout) {
     p.fanout = std::make_unique<FanoutRole>(config, *p.directory, p.settings, p.topics, *p.clock);
@@ -200,6 +212,7 @@ void Engine::stop() {
   if (p.routes) p.routes->stop();               // answers still waiting
   if (p.fanout) p.fanout->stop();               // aborts an open transaction: redone on restart
   if (p.dispatch) p.dispatch->stop();           // finishes the batch in hand, commits
+  if (p.replays) p.replays->stop();
   if (p.control) p.control->stop();
   if (p.connectors) p.connectors->stop();
   if (p.status) p.status->stop();

@@ -108,6 +108,12 @@ def write_templates(directory):
                 f.write("--- subject ---\n{{event.id}} {{title}}\n--- text ---\n"
                         + locale + "|{{subscriber.name}}|{{event.id}}|{{title}}\n"
                         "--- html ---\n<p>{{title}}</p>\n")
+        # The pre-market digest (docs/digest.md): one message a day per account and channel.
+        with open(os.path.join(directory, locale, "digest.sms.mustache"), "w", encoding="utf-8") as f:
+            f.write(locale + "|{{subscriber.name}}|digest {{date}}|{{count}}{{#more}}|+{{more}}{{/more}}\n")
+        with open(os.path.join(directory, locale, "digest.email.mustache"), "w", encoding="utf-8") as f:
+            f.write("--- subject ---\ndigest {{date}}\n--- text ---\n" + locale
+                    + "|{{subscriber.name}}|digest {{date}}|{{count}}\n--- html ---\n<p>{{count}}</p>\n")
 
 
 def expected_text(sub, channel, event, data):
