@@ -5,6 +5,7 @@
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
 
 namespace sunbeam::kafka {
@@ -69,6 +70,10 @@ Result<void> Consumer::assign(const std::vector<std::string>& topics, const std:
   auto* list = rd_kafka_topic_partition_list_new(8);
   assigned_.clear();
   at_end_.clear();
+  {
+    std::lock_guard lock(positions_mutex_);
+    positions_.clear();
+  }
   for (const auto& topic : topics) {
     auto count = partition_count(rk_, topic);
     if (!count) {
@@ -102,10 +107,12 @@ std::vector<Message> Consumer::poll_batch(std::size_t max, std::chrono::millisec
     const std::string topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       at_end_.emplace(topic, m->partition);
+      set_position(topic, m->partition, m->offset);  // an end event's offset is the end
     } else if (m->err) {
       spdlog::warn("kafka consumer {}: {}", rd_kafka_name(rk_), rd_kafka_message_errstr(m));
     } else {
       at_end_.erase({topic, m->partition});
+      set_position(topic, m->partition, m->offset + 1);
       rd_kafka_timestamp_type_t tstype;
       out.push_back(Message{topic, m->partition, m->offset,
                             m->key ? std::string(static_cast<const char*>(m->key), m->key_len) : std::string(),
@@ -114,6 +121,33 @@ std::vector<Message> Consumer::poll_batch(std::size_t max, std::chrono::millisec
     }
     rd_kafka_message_destroy(m);
   }
+  return out;
+}
+
+void Consumer::set_position(const std::string& topic, int partition, std::int64_t next) {
+  std::lock_guard lock(positions_mutex_);
+  positions_[{topic, partition}] = next;
+}
+
+std::vector<PartitionLag> Consumer::lag() const {
+  std::vector<PartitionLag> out;
+  // The assignment comes from librdkafka's own thread, not from a broker.
+  rd_kafka_topic_partition_list_t* assigned = nullptr;
+  if (rd_kafka_assignment(rk_, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR || !assigned) return out;
+  {
+    std::lock_guard lock(positions_mutex_);
+    for (int i = 0; i < assigned->cnt; ++i) {
+      const auto& tp = assigned->elems[i];
+      const auto it = positions_.find({tp.topic, tp.partition});
+      if (it == positions_.end()) continue;
+      std::int64_t low = RD_KAFKA_OFFSET_INVALID, high = RD_KAFKA_OFFSET_INVALID;
+      if (rd_kafka_get_watermark_offsets(rk_, tp.topic, tp.partition, &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+          high < 0)
+        continue;
+      out.push_back(PartitionLag{tp.topic, tp.partition, it->second, high, std::max<std::int64_t>(0, high - it->second)});
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(assigned);
   return out;
 }
 
@@ -201,6 +235,7 @@ Result<void> Consumer::rewind(const std::vector<Message>& batch) {
     rd_kafka_error_destroy(e);
     return out;
   }
+  for (const auto& [tp, offset] : first) set_position(tp.first, tp.second, offset);
   return {};
 }
 

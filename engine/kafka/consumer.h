@@ -6,6 +6,7 @@
 // Reads are read_committed, so aborted fan-out transactions are never seen.
 //
 // Thread affinity: one thread polls and commits; `close()` from that thread.
+// `lag()` alone may be called from any other thread as well (a scrape).
 #pragma once
 
 #include "engine/core/result.h"
@@ -13,7 +14,9 @@
 #include "engine/kafka/message.h"
 
 #include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -22,6 +25,15 @@ typedef struct rd_kafka_s rd_kafka_t;
 typedef struct rd_kafka_topic_partition_list_s rd_kafka_topic_partition_list_t;
 
 namespace sunbeam::kafka {
+
+// How far one assigned partition's reader is behind its end.
+struct PartitionLag {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t position = 0;        // the next offset this consumer will hand out
+  std::int64_t high_watermark = 0;  // the partition's end, as of the last fetch
+  std::int64_t lag = 0;             // high_watermark - position, never below 0
+};
 
 class Consumer {
  public:
@@ -64,6 +76,27 @@ class Consumer {
   // batch whose work was abandoned is read again.
   Result<void> rewind(const std::vector<Message>& batch);
 
+  // Records not yet handed out by poll_batch, per assigned partition.
+  //
+  // Thread safety: safe from any thread while the poller runs, and it never
+  // waits for a broker: the position is the one poll_batch last saw (after
+  // its last record, or where it reported the partition's end) and the end is
+  // librdkafka's cached high watermark (rd_kafka_get_watermark_offsets, under
+  // librdkafka's partition lock), refreshed by every fetch response. We do not
+  // use rd_kafka_query_watermark_offsets, a broker round trip of up to its
+  // timeout per partition that would stall an HTTP thread scraping /metrics,
+  // nor rd_kafka_position alone, which stays unknown until a record has been
+  // consumed (a caught-up reader after a restart) and stops one short of the
+  // end of a transactional topic (the commit marker takes an offset).
+  //
+  // What it cannot know: a partition neither read from nor found at its end
+  // since it was assigned (the first fetch is under way) is left out, and a
+  // paused partition (backpressure) is not fetched, so its end stays as it
+  // was when it paused. After a rebalance gives a partition back, its
+  // position is the old one until the first record or end is seen there.
+  // Transactions in flight count as lag until they commit.
+  std::vector<PartitionLag> lag() const;
+
   void close();
   rd_kafka_t* handle() const { return rk_; }
 
@@ -76,6 +109,10 @@ class Consumer {
   bool closed_ = false;
   std::set<std::pair<std::string, int>> assigned_;
   std::set<std::pair<std::string, int>> at_end_;
+  // Next offset per partition as poll_batch last saw it; read by lag() from other threads.
+  mutable std::mutex positions_mutex_;
+  std::map<std::pair<std::string, int>, std::int64_t> positions_;
+  void set_position(const std::string& topic, int partition, std::int64_t next);
 };
 
 }  // namespace sunbeam::kafka

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <thread>
 
 using namespace sunbeam;
@@ -127,4 +128,99 @@ TEST_CASE("a bad client property is an error that names it") {
   auto p = Producer::create(s, "x", Producer::Mode::idempotent);
   REQUIRE_FALSE(p);
   CHECK(p.error().field == "kafka.client.no.such.property");
+}
+
+namespace {
+
+// Reads exactly `count` records (never more), within a bounded time.
+std::vector<Message> read_exactly(Consumer& c, std::size_t count) {
+  std::vector<Message> out;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (out.size() < count && std::chrono::steady_clock::now() < deadline) {
+    auto batch = c.poll_batch(count - out.size(), 100ms);
+    out.insert(out.end(), batch.begin(), batch.end());
+  }
+  return out;
+}
+
+std::int64_t total(const std::vector<PartitionLag>& lag) {
+  std::int64_t sum = 0;
+  for (const auto& p : lag) sum += p.lag;
+  return sum;
+}
+
+// lag() from another thread than the poller, until `done` holds or 20 s pass
+// (the end is refreshed by the background fetcher, not by polling).
+std::vector<PartitionLag> lag_when(const Consumer& c, const std::function<bool(const std::vector<PartitionLag>&)>& done) {
+  std::vector<PartitionLag> lag;
+  std::thread reader([&] {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      lag = c.lag();
+      if (done(lag)) return;
+      std::this_thread::sleep_for(20ms);
+    }
+  });
+  reader.join();
+  return lag;
+}
+
+void produce(const ClientSettings& settings, const std::string& topic, int count) {
+  auto producer = Producer::create(settings, "lag-producer", Producer::Mode::idempotent);
+  REQUIRE(producer);
+  for (int i = 0; i < count; ++i) REQUIRE((*producer)->produce(topic, "k" + std::to_string(i), "v"));
+  REQUIRE((*producer)->flush(10s));
+}
+
+}  // namespace
+
+TEST_CASE("a group consumer's lag: produced N, read M, lag N - M") {
+  Cluster k;
+  REQUIRE(k.cluster->create_topic("t.lag", 1));
+  produce(k.settings, "t.lag", 10);
+  auto consumer = Consumer::create(k.settings, {"g-lag", "lag-consumer", true});
+  REQUIRE(consumer);
+  REQUIRE((*consumer)->subscribe({"t.lag"}));
+  REQUIRE(read_exactly(**consumer, 4).size() == 4);
+
+  auto lag = lag_when(**consumer, [](const auto& l) { return l.size() == 1 && l[0].high_watermark == 10; });
+  REQUIRE(lag.size() == 1);
+  CHECK(lag[0].topic == "t.lag");
+  CHECK(lag[0].partition == 0);
+  CHECK(lag[0].position == 4);
+  CHECK(lag[0].high_watermark == 10);
+  CHECK(lag[0].lag == 6);
+
+  REQUIRE(read_exactly(**consumer, 6).size() == 6);
+  lag = (*consumer)->lag();
+  REQUIRE(lag.size() == 1);
+  CHECK(lag[0].position == 10);
+  CHECK(lag[0].lag == 0);
+}
+
+TEST_CASE("lag over partitions: caught up is 0, new records count before they are read") {
+  Cluster k;
+  REQUIRE(k.cluster->create_topic("t.lag2", 2));
+  produce(k.settings, "t.lag2", 10);
+  auto consumer = Consumer::create(k.settings, {"g-lag2", "lag-consumer", true});
+  REQUIRE(consumer);
+  REQUIRE((*consumer)->subscribe({"t.lag2"}));
+  REQUIRE(read_exactly(**consumer, 10).size() == 10);
+  // Both partitions known once each has reported its end.
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while ((*consumer)->lag().size() < 2 && std::chrono::steady_clock::now() < deadline)
+    CHECK((*consumer)->poll_batch(10, 100ms).empty());
+  auto lag = (*consumer)->lag();
+  REQUIRE(lag.size() == 2);
+  CHECK(total(lag) == 0);
+  CHECK(lag[0].high_watermark + lag[1].high_watermark == 10);
+
+  // Seven more while nobody polls: the fetcher brings the new end.
+  produce(k.settings, "t.lag2", 7);
+  lag = lag_when(**consumer, [](const auto& l) { return total(l) == 7; });
+  CHECK(total(lag) == 7);
+  REQUIRE(read_exactly(**consumer, 3).size() == 3);
+  lag = (*consumer)->lag();
+  CHECK(total(lag) == 4);
+  for (const auto& p : lag) CHECK(p.lag == p.high_watermark - p.position);
 }
