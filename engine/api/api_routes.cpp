@@ -6,6 +6,7 @@
 #include "engine/core/clock.h"
 #include "engine/ingest/ingest.h"
 #include "engine/kafka/producer.h"
+#include "engine/metrics/registry.h"
 #include "engine/net/http_server.h"
 #include "engine/status/status_view.h"
 
@@ -30,8 +31,11 @@ struct ReceiptIntake {
   std::string topic;
 };
 
-void post_events(Ingest& ingest, HttpRequest request, HttpResponder respond) {
-  ingest.submit(request.body, [respond = std::move(respond)](IngestReply reply) {
+void post_events(Ingest& ingest, metrics::CounterFamily* counted, HttpRequest request, HttpResponder respond) {
+  ingest.submit(request.body, [respond = std::move(respond), counted](IngestReply reply) {
+    if (counted)
+      for (const auto& result : reply.results)
+        counted->with({std::string(to_string(result.outcome))}).inc();
     HttpResponse r;
     r.status = reply.http_status();
     r.body = reply.body();
@@ -150,14 +154,28 @@ void install_health(HttpServer& server, const std::shared_ptr<ApiRoutes::Shared>
     if (why) body["why"] = *why;
     respond(json_response(why ? 503 : 200, body));
   });
+  if (shared->ctx.metrics) {
+    server.route("GET", "/metrics", [shared](HttpRequest, HttpResponder respond) {
+      HttpResponse r;
+      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      r.body = shared->ctx.metrics->render();
+      respond(std::move(r));
+    });
+  }
 }
 
 }  // namespace
 
 void add_route(HttpServer& server, const std::shared_ptr<ApiRoutes::Shared>& shared, std::string method,
                std::string pattern, Permission need, ApiHandler handler) {
-  server.route(std::move(method), std::move(pattern),
-               [shared, need, handler = std::move(handler)](HttpRequest req, HttpResponder respond) {
+  server.route(std::move(method), pattern,
+               [shared, need, pattern, handler = std::move(handler)](HttpRequest req, HttpResponder respond) {
+                 if (shared->requests) {
+                   respond = [respond = std::move(respond), requests = shared->requests, pattern](HttpResponse r) {
+                     requests->with({pattern, std::to_string(r.status)}).inc();
+                     respond(std::move(r));
+                   };
+                 }
                  auto caller = shared->auth.authorize(req.headers, need);
                  if (!caller) return respond(auth_error(caller.error()));
                  handler(std::move(req), *caller, std::move(respond));
@@ -175,8 +193,8 @@ Result<std::unique_ptr<ApiRoutes>> ApiRoutes::install(HttpServer& server, ApiCon
   const ApiContext& c = shared->ctx;
   if (c.ingest) {
     add_route(server, shared, "POST", "/v1/events", Permission::publish,
-              [ingest = c.ingest](HttpRequest req, const Caller&, HttpResponder respond) {
-                post_events(*ingest, std::move(req), std::move(respond));
+              [ingest = c.ingest, counted = shared->ingested](HttpRequest req, const Caller&, HttpResponder respond) {
+                post_events(*ingest, counted, std::move(req), std::move(respond));
               });
   }
   if (c.status) {

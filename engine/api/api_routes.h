@@ -30,7 +30,6 @@ struct Config;
 class DispatchRole;
 class HttpServer;
 class Ingest;
-class MetricsRegistry;
 class OrdersInForce;
 class ReplayService;
 class StatusView;
@@ -38,6 +37,9 @@ namespace kafka {
 class Producer;
 struct Topics;
 }  // namespace kafka
+namespace metrics {
+class Registry;
+}  // namespace metrics
 
 struct ApiContext {
   const Config* config = nullptr;
@@ -50,7 +52,7 @@ struct ApiContext {
   const Connectors* connectors = nullptr;   // receipts; the connectors' list
   const DispatchRole* dispatch = nullptr;   // this process's send figures, if it dispatches
   const OrdersInForce* orders = nullptr;    // suspended connectors, cancelled events
-  MetricsRegistry* metrics = nullptr;       // GET /metrics
+  metrics::Registry* metrics = nullptr;     // GET /metrics; requests and ingest outcomes are counted there
   // Why the process is not ready (nullopt: ready), for /readyz.
   std::function<std::optional<std::string>()> not_ready;
 };

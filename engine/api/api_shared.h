@@ -6,6 +6,7 @@
 #include "engine/api/api_json.h"
 #include "engine/api/api_routes.h"
 #include "engine/api/auth.h"
+#include "engine/metrics/registry.h"
 #include "engine/net/http_server.h"
 #include "engine/status/status_query.h"
 
@@ -20,8 +21,14 @@ struct ApiRoutes::Shared {
   ApiAuth auth;
   ReceiptSecrets receipt_secrets;
   AnswerLater later;
+  metrics::CounterFamily* requests = nullptr;  // {route, status}
+  metrics::CounterFamily* ingested = nullptr;  // {result}
 
-  Shared(ApiContext c, const ApiConfig& api) : ctx(std::move(c)), auth(api) {}
+  Shared(ApiContext c, const ApiConfig& api) : ctx(std::move(c)), auth(api) {
+    if (!ctx.metrics) return;
+    requests = &ctx.metrics->counter("sunbeam_http_requests_total", "API requests by route and answer.", {"route", "status"});
+    ingested = &ctx.metrics->counter("sunbeam_ingest_events_total", "Events posted, by result.", {"result"});
+  }
 };
 
 using ApiHandler = std::function<void(HttpRequest, const Caller&, HttpResponder)>;

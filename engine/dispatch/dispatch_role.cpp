@@ -23,6 +23,7 @@ struct DispatchRole::Job {
   kafka::PartitionOffset position;     // Origin::kafka: the record's topic, partition and offset
   std::int64_t first_attempt_ms = 0;   // bounds the retry age
   std::string connector;               // the connector it went to (set when sent)
+  std::chrono::steady_clock::time_point handed_over{};  // to the connector, for the send latency
 };
 
 struct DispatchRole::Lane {
@@ -76,6 +77,38 @@ DispatchRole::DispatchRole(const Config& config, const TemplateSet& templates, c
       topics_(std::move(topics)), clock_(clock) {}
 
 DispatchRole::~DispatchRole() { stop(); }
+
+void DispatchRole::attach_metrics(metrics::Registry& registry) {
+  // Seconds: sub-millisecond for the outbox, seconds for a slow gateway.
+  const auto latency = metrics::exponential_buckets(0.001, 2.5, 12);
+  outcomes_ = &registry.counter("sunbeam_dispatch_outcomes_total",
+                                "Dispatch outcomes: sent, failed, retried, deferred, expired, capped, cancelled.",
+                                {"connector", "outcome"});
+  send_latency_ = &registry.histogram("sunbeam_send_latency_seconds",
+                                      "From handing a message to the connector to its answer.", {"connector"}, latency);
+  publish_to_send_ = &registry.histogram("sunbeam_publish_to_send_seconds",
+                                         "From the event's acceptance by ingest to the connector's acceptance.",
+                                         {"tier", "channel"}, metrics::exponential_buckets(0.01, 2.5, 14));
+  registry.add_collector([this](metrics::MetricsWriter& w) {
+    auto& breaker = w.gauge("sunbeam_connector_breaker_state", "0 closed, 1 half-open, 2 open.", {"connector"});
+    auto& suspended = w.gauge("sunbeam_connector_suspended", "1 while an operator has the connector suspended.",
+                              {"connector"});
+    auto& queued = w.gauge("sunbeam_connector_queued", "Deliveries waiting in the connector's send queue.", {"connector"});
+    for (const auto& c : connector_states()) {
+      breaker.add({c.name}, c.breaker == "open" ? 2 : c.breaker == "half_open" ? 1 : 0);
+      suspended.add({c.name}, c.suspended ? 1 : 0);
+      queued.add({c.name}, double(c.queued));
+    }
+  });
+}
+
+void DispatchRole::count_outcome(const StatusRecord& r) {
+  if (!outcomes_) return;
+  std::string outcome(to_string(r.state));
+  if (r.state == DeliveryState::deferred && r.reason.starts_with("retry")) outcome = "retried";
+  if (r.state == DeliveryState::suppressed) outcome = "capped";  // the only suppression dispatch makes
+  outcomes_->with({r.connector, outcome}).inc();
+}
 
 DispatchRole::Lane* DispatchRole::lane_for(Channel channel) const {
   const auto it = routes_.find(channel);
@@ -538,6 +571,7 @@ void DispatchRole::send(Lane& lane, Job job) {
       spdlog::error("dispatch: {} (receipts for {} will not match)", r.error().message, d.delivery_id);
   }
   const int parts = message->parts;
+  job.handed_over = std::chrono::steady_clock::now();
   lane.connector->send(std::move(*message), [this, &lane, job = std::move(job), parts, release](SendOutcome outcome) mutable {
     settle(lane, std::move(job), parts, std::move(outcome));
     release();
@@ -546,6 +580,9 @@ void DispatchRole::send(Lane& lane, Job job) {
 
 void DispatchRole::settle(Lane& lane, Job job, int parts, SendOutcome outcome) {
   const Delivery& d = job.delivery;
+  if (send_latency_)
+    send_latency_->with({lane.connector->name()})
+        .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - job.handed_over).count());
   if (outcome.accepted()) {
     lane.breaker.on_success();
     const auto now_ms = unix_ms(clock_.now());
@@ -559,6 +596,9 @@ void DispatchRole::settle(Lane& lane, Job job, int parts, SendOutcome outcome) {
     r.gateway_message_id = std::move(outcome.gateway_message_id);
     r.parts = parts;
     r.cost_per_part = d.channel == Channel::sms ? lane.config.cost_per_part : 0;
+    if (publish_to_send_ && d.published_at_ms > 0)
+      publish_to_send_->with({d.tier, std::string(to_string(d.channel))})
+          .observe(double(std::max<std::int64_t>(0, now_ms - d.published_at_ms)) / 1000.0);
     return finish(std::move(job), std::move(r));
   }
   if (outcome.retryable()) lane.breaker.on_failure();
@@ -652,6 +692,7 @@ void DispatchRole::record_digest_items(const Job& job, const StatusRecord& recor
 }
 
 void DispatchRole::finish(Job job, StatusRecord record, bool keep_deferral) {
+  count_outcome(record);
   if (job.delivery.event_type == "digest" && is_terminal(record.state)) record_digest_items(job, record);
   produce_then(topics_.status, record.event_id, serialize(record), let_go_of(job, keep_deferral));
 }
@@ -677,6 +718,7 @@ void DispatchRole::defer(Job job, SystemTime until, std::string reason, std::str
 
 void DispatchRole::fail(Job job, StatusRecord record, const std::string& error) {
   ++stats_.failed;
+  count_outcome(record);
   // The dead letter carries everything needed to understand and replay it.
   boost::json::object letter{{"delivery", to_json(job.delivery)},
                              {"connector", job.connector},

@@ -36,6 +36,7 @@
 #include "engine/kafka/consumer.h"
 #include "engine/kafka/producer.h"
 #include "engine/kafka/topics.h"
+#include "engine/metrics/registry.h"
 #include "templates/template_set.h"
 
 #include <atomic>
@@ -96,6 +97,10 @@ class DispatchRole {
                kafka::ClientSettings settings, kafka::Topics topics, const Clock& clock);
   ~DispatchRole();
 
+  // Before start(): export outcomes, send latency and publish-to-send
+  // latency (docs/operations.md) to `registry`, and the connectors' breaker
+  // and suspension at each scrape.
+  void attach_metrics(metrics::Registry& registry);
   Result<void> start();
   void stop();
   const DispatchStats& stats() const { return stats_; }
@@ -138,6 +143,7 @@ class DispatchRole {
   void fail(Job job, StatusRecord record, const std::string& error);
   void produce_then(const std::string& topic, const std::string& key, std::string value, std::function<void()> then);
   StatusRecord record_for(const Job& job, DeliveryState state, std::string reason) const;
+  void count_outcome(const StatusRecord& record);
   std::string time_zone_of(const Delivery& d) const;
   Lane* lane_for(Channel channel) const;
 
@@ -170,6 +176,9 @@ class DispatchRole {
   std::atomic<bool> running_{false};
   std::thread consumer_thread_;
   DispatchStats stats_;
+  metrics::CounterFamily* outcomes_ = nullptr;        // {connector, outcome}
+  metrics::HistogramFamily* send_latency_ = nullptr;  // {connector}
+  metrics::HistogramFamily* publish_to_send_ = nullptr;  // {tier, channel}
 };
 
 }  // namespace sunbeam

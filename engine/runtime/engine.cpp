@@ -11,6 +11,7 @@
 #include "engine/kafka/embedded_cluster.h"
 #include "engine/kafka/producer.h"
 #include "engine/kafka/topics.h"
+#include "engine/metrics/registry.h"
 #include "engine/net/http_server.h"
 #include "engine/replay/replay_service.h"
 #include "engine/status/status_view.h"
@@ -25,6 +26,7 @@ struct Engine::Parts {
   const Config& config;
   RoleSet roles;
   SystemClock system_clock;
+  metrics::Registry metrics;  // GET /metrics: every role here adds its series
   const Clock* clock = nullptr;
   std::unique_ptr<kafka::EmbeddedCluster> embedded;
   kafka::ClientSettings settings;
@@ -103,6 +105,22 @@ Result<void> prepare_connectors(Engine::Parts& p) {
   return {};
 }
 
+// What the status index knows, at each scrape: deliveries by latest state,
+// tier, channel and connector (all instances' work), and the digest runs.
+void add_status_metrics(metrics::Registry& registry, const StatusView& status) {
+  registry.add_collector([&status](metrics::MetricsWriter& w) {
+    auto& deliveries = w.gauge("sunbeam_deliveries", "Deliveries by latest recorded state.",
+                               {"state", "tier", "channel", "connector"});
+    for (const auto& c : status.delivery_counts())
+      deliveries.add({std::string(to_string(c.state)), c.tier, c.channel, c.connector}, double(c.count));
+    auto& runs = w.counter("sunbeam_digest_runs_total", "Pre-market digest runs recorded, by trigger and state.",
+                           {"trigger", "state"});
+    std::map<std::pair<std::string, std::string>, double> by_kind;
+    for (const auto& r : status.digest_runs(100000)) by_kind[{r.trigger, r.state}] += 1;
+    for (const auto& [kind, n] : by_kind) runs.add({kind.first, kind.second}, n);
+  });
+}
+
 Result<void> start_http(Engine::Parts& p, const EngineOptions& options) {
   HttpServerOptions http;
   http.listen = options.listen.value_or(p.config.api.listen);
@@ -119,6 +137,7 @@ Result<void> start_http(Engine::Parts& p, const EngineOptions& options) {
   ctx.connectors = p.connectors ? &*p.connectors : nullptr;
   ctx.dispatch = p.dispatch.get();
   ctx.orders = &p.orders;
+  ctx.metrics = &p.metrics;
   ctx.not_ready = [&p]() -> std::optional<std::string> {
     if (p.status && !p.status->caught_up()) return "the status index is catching up with the status topic";
     return std::nullopt;
@@ -154,6 +173,7 @@ Result<std::unique_ptr<Engine>> Engine::start(const Config& config, EngineOption
   if (p.roles.api) {
     p.status = std::make_unique<StatusView>(config, p.settings, p.topics);
     if (auto r = p.status->start(); !r) return r.error();
+    add_status_metrics(p.metrics, *p.status);
     p.control->on_order([s = p.status.get()](const ControlRecord& order) {
       if (order.kind == ControlKind::cancel)
         if (auto r = s->mark_cancelled(order.target, order.time_ms); !r) spdlog::error("status: {}", r.error().message);
@@ -181,6 +201,7 @@ Result<std::unique_ptr<Engine>> Engine::start(const Config& config, EngineOption
   }
   if (p.roles.dispatch) {
     p.dispatch = std::make_unique<DispatchRole>(config, *p.templates, *p.connectors, p.settings, p.topics, *p.clock);
+    p.dispatch->attach_metrics(p.metrics);
     p.control->on_order([d = p.dispatch.get()](const ControlRecord& order) {
       switch (order.kind) {
         case ControlKind::cancel: d->cancel_event(order.target); break;

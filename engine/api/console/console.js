@@ -28,6 +28,7 @@ const state = {
   filters: {},            // the failures' filters last applied
   replayId: null,         // the replay being followed
   cancelAnswers: new Map(),  // event id -> what its cancel answered
+  connectorNote: '',      // what the last suspend or resume answered
   rendered: new Map(),    // section -> JSON of what it shows now
   timer: null,
   refreshing: false,
@@ -63,8 +64,11 @@ function say(node, text) {
   node.hidden = !text;
 }
 
-function sectionMessage(section, text) {
-  say(byId(section).querySelector(':scope > .section-message'), text);
+// A section's line of news: an error (red) or a note.
+function sectionMessage(section, text, isError) {
+  const node = byId(section).querySelector(':scope > .section-message');
+  node.classList.toggle('error', Boolean(isError));
+  say(node, text);
 }
 
 // Replaces a table's rows, keeping the keyboard focus on the same button.
@@ -150,16 +154,16 @@ function describe(error) {
   return `${error.message} (${error.status}${error.code ? ' ' + error.code : ''})`;
 }
 
-// Runs one section's load; shows its error in the section, and returns it.
+// Runs one section's load; shows what it has to say (a note it returns, or
+// its error) in the section, and returns the error.
 async function loadSection(section, load) {
   try {
-    await load();
-    sectionMessage(section, '');
+    sectionMessage(section, await load());
     return null;
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
     // Unreachable and 401 are said once, at the top.
-    if (e.status !== 0 && e.status !== 401) sectionMessage(section, describe(e));
+    if (e.status !== 0 && e.status !== 401) sectionMessage(section, describe(e), true);
     return e;
   }
 }
@@ -260,9 +264,9 @@ function renderEvents(events) {
 
 async function loadEvents() {
   const answer = await api('GET', '/v1/events?limit=50');
-  sectionMessage('events', answer.loading ? 'The status index is still loading: counts may be incomplete.' : '');
   renderIfChanged('events', {events: answer.events, answers: [...state.cancelAnswers]},
                   () => renderEvents(answer.events || []));
+  return answer.loading ? 'The status index is still loading: counts may be incomplete.' : '';
 }
 
 async function cancelEvent(id) {
@@ -394,7 +398,13 @@ function renderReplay(r) {
 
 async function loadReplay() {
   if (!state.replayId) return;
-  const r = await api('GET', `/v1/replays/${encodeURIComponent(state.replayId)}`);
+  let r;
+  try {
+    r = await api('GET', `/v1/replays/${encodeURIComponent(state.replayId)}`);
+  } catch (e) {
+    if (e.status === 404) state.replayId = null;  // the engine forgot it: stop asking
+    throw e;
+  }
   renderReplay(r);
   if (r.done) state.replayId = null;  // finished: stop asking, keep the last words on screen
 }
@@ -424,20 +434,22 @@ function renderConnectors(list) {
 async function loadConnectors() {
   const answer = await api('GET', '/v1/connectors');
   renderIfChanged('connectors', answer.connectors || [], renderConnectors);
+  return state.connectorNote;
 }
 
 async function setSuspended(name, suspend) {
   const verb = suspend ? 'suspend' : 'resume';
   try {
     const c = await api('POST', `/v1/connectors/${encodeURIComponent(name)}/${verb}`);
-    sectionMessage('connectors', suspend ? `${name} suspended: its deliveries wait in the queue.`
-                                         : `${name} resumed.`);
+    state.connectorNote = suspend ? `${name} suspended: its deliveries wait in the queue.` : `${name} resumed.`;
+    sectionMessage('connectors', state.connectorNote);
     // Show the order's effect now; the next poll confirms it.
     const shown = JSON.parse(state.rendered.get('connectors') || '[]').map((x) => (x.name === name ? c : x));
     renderIfChanged('connectors', shown, renderConnectors);
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
-    sectionMessage('connectors', `${name} not ${verb}d: ${describe(e)}`);
+    state.connectorNote = '';
+    sectionMessage('connectors', `${name} not ${verb}d: ${describe(e)}`, true);
   }
 }
 
