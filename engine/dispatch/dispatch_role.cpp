@@ -1,6 +1,7 @@
 #include "engine/dispatch/dispatch_role.h"
 
 #include "connectors/failure.h"
+#include "engine/core/masking.h"
 #include "engine/core/time_format.h"
 #include "engine/dispatch/local_time.h"
 #include "engine/dispatch/retry_schedule.h"
@@ -634,7 +635,9 @@ StatusRecord DispatchRole::record_for(const Job& job, DeliveryState state, std::
   r.tier = d.tier;
   r.attempt = d.attempt;
   r.state = state;
-  r.reason = std::move(reason);
+  // Gateways' errors may quote the number or address (SMTP: "550 <a@b.c>
+  // unknown"): records are read by many, so personal data is masked (SPEC §7).
+  r.reason = config_.privacy.mask_personal_data ? mask_text(reason) : std::move(reason);
   r.time_ms = unix_ms(clock_.now());
   return r;
 }
@@ -723,7 +726,7 @@ void DispatchRole::fail(Job job, StatusRecord record, const std::string& error) 
   boost::json::object letter{{"delivery", to_json(job.delivery)},
                              {"connector", job.connector},
                              {"attempts", job.delivery.attempt},
-                             {"last_error", error},
+                             {"last_error", config_.privacy.mask_personal_data ? mask_text(error) : error},
                              {"first_attempt_at", format_rfc3339_utc(job.first_attempt_ms)},
                              {"failed_at", format_rfc3339_utc(unix_ms(clock_.now()))}};
   // Let go only once both the dead letter and the status record are in Kafka.

@@ -520,3 +520,29 @@ TEST_CASE("a digest delivery's outcome is recorded for each item it carried") {
     CHECK(r.account == "G1");
   }
 }
+
+TEST_CASE("a gateway error quoting the number is masked in the status record and the dead letter, unless configured") {
+  for (bool mask : {true, false}) {
+    CAPTURE(mask);
+    Harness h([mask](Config& c) { c.privacy.mask_personal_data = mask; });
+    h.script.answer = [](const std::string&, const OutboundMessage& m) {
+      return SendOutcome::fail(FailureClass::recipient, "gateway: " + m.to + " is not a valid number; cc zhang.wei@example.com");
+    };
+    const auto d = h.delivery("M1", "basic");
+    h.publish(d);
+    REQUIRE(h.wait_for([&] { return h.in_state(d, DeliveryState::failed); }));
+    const std::string reason = h.last(d)->reason;
+    auto letters = h.dlq();
+    for (int i = 0; i < 50 && letters.empty(); ++i) letters = h.dlq();  // the letter may trail the record
+    REQUIRE(letters.size() == 1);
+    if (mask) {
+      CHECK(reason.find("+8613800000001") == std::string::npos);
+      CHECK(reason.find("zhang.wei@") == std::string::npos);
+      CHECK(reason.find("****") != std::string::npos);
+      CHECK(letters[0].find("zhang.wei@example.com") == std::string::npos);
+    } else {
+      CHECK(reason.find("+8613800000001") != std::string::npos);
+      CHECK(reason.find("zhang.wei@example.com") != std::string::npos);
+    }
+  }
+}
