@@ -21,12 +21,13 @@ CREATE INDEX IF NOT EXISTS replay_items_by_failure ON replay_items (delivery_id,
 CREATE INDEX IF NOT EXISTS replay_items_unqueued ON replay_items (replay_id) WHERE queued = 0;
 )sql";
 
-// What makes a failed delivery replayable: a dead letter to re-queue, and no
-// replay holding this failure of it already.
-constexpr const char* replayable =
-    " FROM deliveries d JOIN dead_letters l ON l.delivery_id = d.delivery_id WHERE ";
-constexpr const char* not_taken =
-    " AND NOT EXISTS (SELECT 1 FROM replay_items i WHERE i.delivery_id = d.delivery_id AND i.fail_seq = d.fail_seq)";
+// What makes a failed delivery replayable: it matches the selector, has a
+// dead letter to re-queue, and no replay holds this failure of it already.
+std::string replayable(const FailureCondition& where) {
+  return " FROM deliveries d" + where.from_hint + " JOIN dead_letters l ON l.delivery_id = d.delivery_id WHERE " +
+         where.sql +
+         " AND NOT EXISTS (SELECT 1 FROM replay_items i WHERE i.delivery_id = d.delivery_id AND i.fail_seq = d.fail_seq)";
+}
 
 struct ResetAfter {
   SqlStatement& s;
@@ -86,7 +87,7 @@ Result<void> ReplayStore::prepare() {
 Result<std::int64_t> ReplayStore::count(const FailureSelector& selector) {
   const auto where = failure_condition(selector);
   auto lock = index_.reader().lock();
-  auto q = index_.reader().prepare(std::string("SELECT COUNT(*)") + replayable + where.sql + not_taken);
+  auto q = index_.reader().prepare("SELECT COUNT(*)" + replayable(where));
   if (!q) return q.error();
   where.bind(*q, 1);
   if (!q->next_row()) return make_error("store", "cannot count the failures to replay");
@@ -99,9 +100,9 @@ Result<std::int64_t> ReplayStore::create(const std::string& replay_id, const Fai
   auto& db = index_.writer();
   auto lock = db.lock();
   auto claim = db.prepare(
-      std::string("INSERT INTO replay_items (replay_id, delivery_id, fail_seq, attempt, queued)"
-                  " SELECT ?, d.delivery_id, d.fail_seq, MAX(d.attempt, l.attempt) + 1, 0") +
-      replayable + where.sql + not_taken);
+      "INSERT INTO replay_items (replay_id, delivery_id, fail_seq, attempt, queued)"
+      " SELECT ?, d.delivery_id, d.fail_seq, MAX(d.attempt, l.attempt) + 1, 0" +
+      replayable(where));
   if (!claim) return claim.error();
   if (auto r = begin_.reset().run(); !r) return r.error();
   auto body = [&]() -> Result<std::int64_t> {

@@ -54,7 +54,7 @@ namespace sunbeam {
 
 class StatusIndex {
  public:
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;
 
   // Opens or creates the index; a file of another schema version is emptied.
   static Result<std::unique_ptr<StatusIndex>> open(const std::filesystem::path& file);

@@ -44,7 +44,11 @@ FailureCondition failure_condition(const FailureSelector& selector) {
   // `d.state = 6` is written out (not bound) so SQLite can use the partial
   // indexes on failed deliveries (StatusIndex's schema).
   static_assert(int(DeliveryState::failed) == 6);
-  FailureCondition c{"d.state = 6", {}};
+  FailureCondition c{selector.event_id    ? " INDEXED BY deliveries_failed_by_event"
+                     : selector.connector ? " INDEXED BY deliveries_failed_by_connector"
+                                          : " INDEXED BY deliveries_failed_by_time",
+                     "d.state = 6",
+                     {}};
   if (selector.event_id) {
     c.sql += " AND d.event_id = ?";
     c.params.emplace_back(*selector.event_id);

@@ -74,10 +74,15 @@ struct DeliveryCount {
   std::int64_t count = 0;
 };
 
-// The SQL terms a FailureSelector stands for, over the index's `deliveries`
-// table under the alias `d`, with their parameters; shared by the failures
-// query and the replay's selection so both match exactly the same rows.
+// The SQL a FailureSelector stands for, over the index's `deliveries` table
+// under the alias `d`, with its parameters; shared by the failures query and
+// the replay's selection so both match exactly the same rows. Use as
+// "FROM deliveries d" + from_hint + " WHERE " + sql.
 struct FailureCondition {
+  // Which partial index serves the selector best (an event's failures are
+  // few, a connector's more, a time window's any): said, not left to the
+  // planner, which has no statistics on a fresh index and guessed wrong.
+  std::string from_hint;
   std::string sql;  // "d.state = 6 AND ..." (no leading AND)
   std::vector<std::variant<std::int64_t, std::string>> params;
   // Binds the parameters from `first`; returns the next free index.
