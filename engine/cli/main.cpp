@@ -104,6 +104,9 @@ int main(int argc, char** argv) {
   suspend_cmd->add_option("name", connectors_o.name, "the connector's name")->required();
   auto* resume_cmd = connectors_cmd->add_subcommand("resume", "send through it again");
   resume_cmd->add_option("name", connectors_o.name, "the connector's name")->required();
+  // `connectors suspend sms --api URL`: the options after NAME are the parent's.
+  suspend_cmd->fallthrough();
+  resume_cmd->fallthrough();
 
   DigestOptions digest_o;
   auto* digest_cmd = app.add_subcommand("digest", "build and send the pre-market digest now (it is normally scheduled)");
