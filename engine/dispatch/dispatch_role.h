@@ -107,6 +107,8 @@ class DispatchRole {
   // Deliveries of `topic` read and not yet finished (what backpressure bounds).
   std::size_t unfinished(const std::string& topic) const { return offsets_.pending(topic); }
   std::vector<ConnectorState> connector_states() const;
+  // Deliveries in Kafka not yet read, per partition (any thread; metrics).
+  std::vector<kafka::PartitionLag> consumer_lag() const { return consumer_ ? consumer_->lag() : std::vector<kafka::PartitionLag>{}; }
 
   // Operators' orders (engine/control), from any thread; idempotent.
   // Deliveries of a cancelled event that are not yet sent end `cancelled`:

@@ -42,6 +42,8 @@ class FanoutRole {
              const Clock& clock);
   ~FanoutRole();
 
+  // Events in Kafka not yet fanned out, per partition (any thread; metrics).
+  std::vector<kafka::PartitionLag> consumer_lag() const { return consumer_ ? consumer_->lag() : std::vector<kafka::PartitionLag>{}; }
   Result<void> start();
   void stop();
   const FanoutStats& stats() const { return stats_; }

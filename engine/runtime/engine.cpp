@@ -121,6 +121,21 @@ void add_status_metrics(metrics::Registry& registry, const StatusView& status) {
   });
 }
 
+// Consumer lag per group and topic, for the roles this process runs.
+void add_lag_metrics(Engine::Parts& p) {
+  p.metrics.add_collector([&p](metrics::MetricsWriter& w) {
+    auto& lag = w.gauge("sunbeam_consumer_lag", "Records in Kafka not yet read by this process's consumer group.",
+                        {"group", "topic"});
+    auto add = [&](const std::string& group, const std::vector<kafka::PartitionLag>& partitions) {
+      std::map<std::string, double> by_topic;
+      for (const auto& part : partitions) by_topic[part.topic] += double(part.lag);
+      for (const auto& [topic, n] : by_topic) lag.add({group, topic}, n);
+    };
+    if (p.fanout) add(p.config.kafka.topic_prefix + "fanout", p.fanout->consumer_lag());
+    if (p.dispatch) add(p.config.kafka.topic_prefix + "dispatch", p.dispatch->consumer_lag());
+  });
+}
+
 Result<void> start_http(Engine::Parts& p, const EngineOptions& options) {
   HttpServerOptions http;
   http.listen = options.listen.value_or(p.config.api.listen);
@@ -216,8 +231,10 @@ Result<std::unique_ptr<Engine>> Engine::start(const Config& config, EngineOption
   if (auto r = p.control->wait_caught_up(std::chrono::seconds(30)); !r) return r.error();
   if (p.dispatch)
     if (auto r = p.dispatch->start(); !r) return r.error();
-  if (p.roles.serves_http())
-    if (auto r = start_http(p, options); !r) return r.error();
+  add_lag_metrics(p);
+  // Every process serves /healthz, /readyz and /metrics; the API's routes
+  // only where their part of the engine runs.
+  if (auto r = start_http(p, options); !r) return r.error();
   return std::unique_ptr<Engine>(new Engine(std::move(parts)));
 }
 
