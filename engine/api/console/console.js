@@ -202,10 +202,10 @@ function showSignedIn() {
 
 // A 401: the token is wrong (or none was given): forget it and stop polling.
 function rejectToken(error) {
+  say(byId('auth-message'), describe(error));  // before the token goes: it says whether one was offered
   state.token = null;
   sessionStorage.removeItem(TOKEN_KEY);
   showSignedIn();
-  say(byId('auth-message'), describe(error));
 }
 
 // ---- events ----------------------------------------------------------------
