@@ -3,7 +3,7 @@
 namespace sunbeam {
 
 Result<RoleSet> RoleSet::parse(std::string_view list) {
-  RoleSet set{false, false, false, false};
+  RoleSet set{false, false, false, false, false};
   std::size_t start = 0;
   while (start <= list.size()) {
     auto end = list.find(',', start);
@@ -12,11 +12,10 @@ Result<RoleSet> RoleSet::parse(std::string_view list) {
     if (name == "ingest") set.ingest = true;
     else if (name == "fanout") set.fanout = true;
     else if (name == "dispatch") set.dispatch = true;
+    else if (name == "digest") set.digest = true;
     else if (name == "api") set.api = true;
-    else if (name == "digest")
-      return make_error("usage", "the digest role is not part of this build yet (digest items wait on the digest topic)");
     else
-      return make_error("usage", "unknown role \"" + std::string(name) + "\" (roles: ingest, fanout, dispatch, api)");
+      return make_error("usage", "unknown role \"" + std::string(name) + "\" (roles: ingest, fanout, dispatch, digest, api)");
     start = end + 1;
   }
   return set;
@@ -24,7 +23,8 @@ Result<RoleSet> RoleSet::parse(std::string_view list) {
 
 std::string RoleSet::to_string() const {
   std::string out;
-  for (auto [on, name] : {std::pair{ingest, "ingest"}, {fanout, "fanout"}, {dispatch, "dispatch"}, {api, "api"}})
+  for (auto [on, name] : {std::pair{ingest, "ingest"}, {fanout, "fanout"}, {dispatch, "dispatch"}, {digest, "digest"},
+                          {api, "api"}})
     if (on) out += (out.empty() ? "" : ",") + std::string(name);
   return out;
 }

@@ -12,12 +12,11 @@ struct RoleSet {
   bool ingest = true;
   bool fanout = true;
   bool dispatch = true;
+  bool digest = true;
   bool api = true;
 
   static RoleSet all() { return {}; }
-  // "ingest,fanout,dispatch,api" (any subset, any order). `digest` is named by
-  // the SPEC but not part of this build yet: asking for it is an error that
-  // says so, rather than a role that silently does nothing.
+  // "ingest,fanout,dispatch,digest,api" (any subset, any order).
   static Result<RoleSet> parse(std::string_view list);
   std::string to_string() const;
   bool serves_http() const { return ingest || api; }

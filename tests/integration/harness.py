@@ -116,6 +116,17 @@ def write_templates(directory):
                     + "|{{subscriber.name}}|digest {{date}}|{{count}}\n--- html ---\n<p>{{count}}</p>\n")
 
 
+def write_calendar(path):
+    """Trading days for the digest: the weekdays of 2026 and 2027."""
+    import datetime
+    day, end = datetime.date(2026, 1, 1), datetime.date(2027, 12, 31)
+    with open(path, "w") as f:
+        while day <= end:
+            if day.weekday() < 5:
+                f.write(day.isoformat() + "\n")
+            day += datetime.timedelta(days=1)
+
+
 def expected_text(sub, channel, event, data):
     text = f"{sub['locale']}|{sub['name']}|{event['id']}|{data.get('title', '')}"
     if data.get("lots") is not None:
@@ -201,6 +212,7 @@ class Engine:
         self.proc = None
         self.log = open(os.path.join(workdir, "engine.log"), "ab")
         write_templates(os.path.join(workdir, "templates"))
+        write_calendar(os.path.join(workdir, "calendar.txt"))
         if subscribers:
             self.subs, self.holdings, self.watch = generate_directory(workdir, subscribers, seed)
         self.config = os.path.join(workdir, "sunbeam.yaml")
@@ -244,6 +256,7 @@ class Engine:
             "defaults: { locale: zh-CN, timezone: Asia/Shanghai }",
             f"sms: {{ signature: \"{SIGNATURE}\", signature_position: prefix, max_parts: 10 }}",
             f"api: {{ listen: \"127.0.0.1:{self.port}\", max_body: 256KiB{self._tokens_yaml()} }}",
+            "schedule: { digest_time: \"08:45\", timezone: Asia/Shanghai, calendar: calendar.txt, cutoff: \"09:25\" }",
             "storage: storage",
             "directory: { subscribers: subscribers.csv, holdings: holdings.csv, watchlist: watchlist.csv }",
             "",
