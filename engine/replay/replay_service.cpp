@@ -34,6 +34,11 @@ Result<void> ReplayService::resume() {
   auto store = ReplayStore::open(*index);
   if (!store) return store.error();
   store_ = std::move(*store);
+  {
+    std::lock_guard lock(mutex_);
+    accepting_ = true;
+    work_ = true;  // the items a previous run left unqueued
+  }
   running_ = true;
   thread_ = std::thread([this] { run(); });
   return {};
@@ -84,6 +89,24 @@ std::string ReplayService::new_replay_id() const {
 
 Result<ReplayStarted> ReplayService::start(const FailureSelector& selector) {
   if (auto r = check(selector); !r) return r.error();
+  return record(selector);
+}
+
+void ReplayService::start_async(const FailureSelector& selector, StartDone done) {
+  if (auto r = check(selector); !r) return done(r.error());
+  {
+    std::unique_lock lock(mutex_);
+    if (!accepting_) {
+      lock.unlock();
+      return done(make_error("replay_unavailable", "the engine is stopping"));
+    }
+    starts_.emplace_back(selector, std::move(done));
+    work_ = true;
+  }
+  wake_.notify_all();
+}
+
+Result<ReplayStarted> ReplayService::record(const FailureSelector& selector) {
   ReplayStarted out{new_replay_id(), 0};
   auto matched = store_->create(out.replay_id, selector, unix_ms(clock_.now()));
   if (!matched) return matched.error();
@@ -115,6 +138,12 @@ void ReplayService::run() {
       work_ = false;
     }
     while (running_) {
+      decltype(starts_) starts;
+      {
+        std::lock_guard lock(mutex_);
+        starts.swap(starts_);
+      }
+      for (auto& [selector, done] : starts) done(record(selector));
       const auto items = store_->unqueued(chunk_items);
       if (items.empty()) break;
       if (!produce(items)) {
@@ -124,6 +153,14 @@ void ReplayService::run() {
       }
     }
   }
+  // Stopping: whoever still waits for a start gets an answer.
+  decltype(starts_) starts;
+  {
+    std::lock_guard lock(mutex_);
+    accepting_ = false;
+    starts.swap(starts_);
+  }
+  for (auto& [selector, done] : starts) done(make_error("replay_unavailable", "the engine is stopping"));
 }
 
 bool ReplayService::produce(const std::vector<ReplayItem>& items) {

@@ -3,6 +3,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+#include <map>
+
 namespace sunbeam {
 
 namespace {
@@ -10,8 +13,7 @@ namespace {
 constexpr const char* schema = R"sql(
 CREATE TABLE IF NOT EXISTS replays (
   replay_id TEXT PRIMARY KEY, selector TEXT NOT NULL, created_ms INTEGER NOT NULL, matched INTEGER NOT NULL,
-  done INTEGER NOT NULL DEFAULT 0, sent INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
-  queued INTEGER NOT NULL DEFAULT 0);
+  queued INTEGER NOT NULL DEFAULT 0, refused INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS replays_by_time ON replays (created_ms);
 CREATE TABLE IF NOT EXISTS replay_items (
   replay_id TEXT NOT NULL, delivery_id TEXT NOT NULL, fail_seq INTEGER NOT NULL, attempt INTEGER NOT NULL,
@@ -60,22 +62,14 @@ Result<void> ReplayStore::prepare() {
           {&insert_replay_, "INSERT INTO replays (replay_id, selector, created_ms, matched) VALUES (?, ?, ?, 0)"},
           {&set_matched_, "UPDATE replays SET matched = ? WHERE replay_id = ?"},
           {&changes_, "SELECT changes()"},
-          {&mark_, "UPDATE replay_items SET queued = ? WHERE replay_id = ? AND delivery_id = ?"},
-          {&finish_, "UPDATE replays SET done = 1, queued = ?, sent = ?, failed = ? WHERE replay_id = ?"},
+          {&mark_, "UPDATE replay_items SET queued = ? WHERE replay_id = ? AND delivery_id = ? AND queued = 0"},
+          {&count_queued_, "UPDATE replays SET queued = queued + ? WHERE replay_id = ?"},
+          {&count_refused_, "UPDATE replays SET refused = refused + ? WHERE replay_id = ?"},
       });
       !r)
     return r;
   return index_.reader().prepare_all({
-      {&replay_row_, "SELECT replay_id, selector, created_ms, matched, done, queued, sent, failed FROM replays"
-                     " WHERE replay_id = ?"},
-      // Each item's fate from its delivery's latest state in the index; an
-      // item whose delivery failed again since (fail_seq moved on) failed,
-      // whatever happened to it later.
-      {&counts_,
-       "SELECT COALESCE(SUM(i.queued = 1), 0),"
-       " COALESCE(SUM(CASE WHEN i.queued = -1 OR d.fail_seq > i.fail_seq OR d.state IN (7, 8, 9) THEN 1 ELSE 0 END), 0),"
-       " COALESCE(SUM(CASE WHEN i.queued <> -1 AND d.fail_seq = i.fail_seq AND d.state IN (3, 4, 5) THEN 1 ELSE 0 END), 0)"
-       " FROM replay_items i LEFT JOIN deliveries d ON d.delivery_id = i.delivery_id WHERE i.replay_id = ?"},
+      {&replay_row_, "SELECT replay_id, selector, created_ms, matched, queued, refused FROM replays WHERE replay_id = ?"},
       {&unqueued_,
        "SELECT i.replay_id, i.delivery_id, i.attempt, COALESCE(l.delivery_json, '') FROM replay_items i"
        " JOIN replays r ON r.replay_id = i.replay_id LEFT JOIN dead_letters l ON l.delivery_id = i.delivery_id"
@@ -143,48 +137,47 @@ Result<void> ReplayStore::mark(const std::vector<ReplayItem>& items, Outcome out
   if (items.empty()) return {};
   auto lock = index_.writer().lock();
   if (auto r = begin_.reset().run(); !r) return r;
-  for (const auto& item : items)
-    if (auto r = mark_.reset().bind(1, std::int64_t(outcome)).bind(2, item.replay_id).bind(3, item.delivery_id).run(); !r) {
-      (void)rollback_.reset().run();
-      return r;
+  auto body = [&]() -> Result<void> {
+    std::map<std::string, std::int64_t> per_replay;  // items that changed, per replay
+    for (const auto& item : items) {
+      if (auto r = mark_.reset().bind(1, std::int64_t(outcome)).bind(2, item.replay_id).bind(3, item.delivery_id).run(); !r)
+        return r;
+      ResetAfter done{changes_.reset()};
+      if (changes_.next_row()) per_replay[item.replay_id] += changes_.int64_at(0);
     }
-  return commit_.reset().run();
+    auto& count = outcome == Outcome::queued ? count_queued_ : count_refused_;
+    for (const auto& [replay_id, n] : per_replay)
+      if (auto r = count.reset().bind(1, n).bind(2, replay_id).run(); !r) return r;
+    return commit_.reset().run();
+  };
+  auto r = body();
+  if (!r) (void)rollback_.reset().run();
+  return r;
 }
 
 std::optional<ReplayProgress> ReplayStore::progress(const std::string& replay_id) {
   ReplayProgress p;
+  std::int64_t refused = 0;
   {
     auto lock = index_.reader().lock();
-    {
-      ResetAfter done{replay_row_.reset().bind(1, replay_id)};
-      if (!replay_row_.next_row()) return std::nullopt;
-      p.replay_id = replay_row_.text_at(0);
-      p.selector = selector_of(replay_row_.text_at(1));
-      p.created_at_ms = replay_row_.int64_at(2);
-      p.matched = replay_row_.int64_at(3);
-      if (replay_row_.int64_at(4) != 0) {
-        // Done: its counts no longer change (sent stays sent or becomes a
-        // receipt; a failure stays counted), so they were kept.
-        p.done = true;
-        p.queued = replay_row_.int64_at(5);
-        p.sent = replay_row_.int64_at(6);
-        p.failed = replay_row_.int64_at(7);
-        return p;
-      }
-    }
-    ResetAfter done{counts_.reset().bind(1, replay_id)};
-    if (counts_.next_row()) {
-      p.queued = counts_.int64_at(0);
-      p.failed = counts_.int64_at(1);
-      p.sent = counts_.int64_at(2);
-    }
+    ResetAfter done{replay_row_.reset().bind(1, replay_id)};
+    if (!replay_row_.next_row()) return std::nullopt;
+    p.replay_id = replay_row_.text_at(0);
+    p.selector = selector_of(replay_row_.text_at(1));
+    p.created_at_ms = replay_row_.int64_at(2);
+    p.matched = replay_row_.int64_at(3);
+    p.queued = replay_row_.int64_at(4);
+    refused = replay_row_.int64_at(5);
   }
-  p.pending = p.matched - p.sent - p.failed;
+  // The index counts the replay's deliveries by state as it reads their
+  // records (status_index.h, replay_counts): no scan of the items.
+  const auto states = index_.replay_states(replay_id);
+  const auto n = [&](DeliveryState s) { return states[std::size_t(s)]; };
+  p.sent = n(DeliveryState::sent) + n(DeliveryState::delivered) + n(DeliveryState::undelivered);
+  p.failed = n(DeliveryState::failed) + n(DeliveryState::cancelled) + n(DeliveryState::expired) +
+             n(DeliveryState::suppressed) + refused;
+  p.pending = std::max<std::int64_t>(0, p.matched - p.sent - p.failed);
   p.done = p.pending == 0;
-  if (p.done) {
-    auto lock = index_.writer().lock();
-    (void)finish_.reset().bind(1, p.queued).bind(2, p.sent).bind(3, p.failed).bind(4, p.replay_id).run();
-  }
   return p;
 }
 

@@ -2,7 +2,7 @@
 // (status_index.h) because selecting what to replay is a query over the
 // index's `deliveries` and `dead_letters`:
 //   replays       one row per replay: its selector, when, how many matched,
-//                 and its final counts once done;
+//                 how many are queued and how many could not be;
 //   replay_items  one row per re-queued delivery: which failure it took
 //                 (`fail_seq`, the delivery's count of failures then), the
 //                 attempt it is re-queued as, and whether its produce was
@@ -12,7 +12,8 @@
 // A failed delivery is matched when it has a dead letter and no replay item
 // holds its current failure: so a replay run twice re-queues nothing twice,
 // even before the index has read the first one's records, and a delivery that
-// failed again after its replay can be replayed anew.
+// failed again after its replay can be replayed anew. What became of the
+// items, the index counts itself as it reads their records (replay_counts).
 //
 // Thread safety: every method may be called from any thread (the index's
 // connections each have a lock).
@@ -71,9 +72,9 @@ class ReplayStore {
 
   StatusIndex& index_;
   // writer
-  SqlStatement begin_, commit_, rollback_, insert_replay_, set_matched_, changes_, mark_, finish_;
+  SqlStatement begin_, commit_, rollback_, insert_replay_, set_matched_, changes_, mark_, count_queued_, count_refused_;
   // reader
-  SqlStatement replay_row_, counts_, unqueued_, recent_;
+  SqlStatement replay_row_, unqueued_, recent_;
 };
 
 }  // namespace sunbeam

@@ -11,8 +11,9 @@ namespace {
 
 // The tables derived from the topics: dropped and rebuilt when the schema
 // version changes. Tables not listed here (cancels, replays) are kept.
-constexpr const char* derived_tables[] = {"positions",    "deliveries",    "dead_letters", "events",      "event_groups",
-                                          "event_counts", "event_reasons", "state_counts", "digest_runs"};
+constexpr const char* derived_tables[] = {"positions",     "deliveries",   "dead_letters", "events",
+                                          "event_groups",  "event_counts", "event_reasons", "state_counts",
+                                          "replay_counts", "digest_runs"};
 
 constexpr const char* derived_schema = R"sql(
 CREATE TABLE positions (
@@ -21,7 +22,8 @@ CREATE TABLE positions (
 CREATE TABLE deliveries (
   delivery_id TEXT PRIMARY KEY, event_id TEXT NOT NULL, event_type TEXT NOT NULL, account TEXT NOT NULL,
   channel TEXT NOT NULL, tier TEXT NOT NULL, connector TEXT NOT NULL, attempt INTEGER NOT NULL,
-  state INTEGER NOT NULL, reason TEXT NOT NULL, time_ms INTEGER NOT NULL, fail_seq INTEGER NOT NULL);
+  state INTEGER NOT NULL, reason TEXT NOT NULL, time_ms INTEGER NOT NULL, fail_seq INTEGER NOT NULL,
+  replay_id TEXT NOT NULL);
 -- Only failed deliveries are ever searched (state 6 = failed): partial
 -- indexes stay small and cost nothing when a delivery is sent. Each holds
 -- every column a selector tests, and what a replay's selection reads, so
@@ -53,6 +55,9 @@ CREATE TABLE event_reasons (
 CREATE TABLE state_counts (
   state INTEGER NOT NULL, tier TEXT NOT NULL, channel TEXT NOT NULL, connector TEXT NOT NULL, n INTEGER NOT NULL,
   PRIMARY KEY (state, tier, channel, connector)) WITHOUT ROWID;
+CREATE TABLE replay_counts (
+  replay_id TEXT NOT NULL, state INTEGER NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY (replay_id, state)) WITHOUT ROWID;
 CREATE TABLE digest_runs (
   date TEXT PRIMARY KEY, trigger TEXT NOT NULL, state TEXT NOT NULL, accounts INTEGER NOT NULL,
   messages INTEGER NOT NULL, items INTEGER NOT NULL, expired INTEGER NOT NULL, time_ms INTEGER NOT NULL) WITHOUT ROWID;
@@ -65,19 +70,24 @@ struct ResetAfter {
   ~ResetAfter() { s.reset(); }
 };
 
-bool is_replay(const StatusRecord& r) { return r.reason.starts_with("replay "); }
+// A replay's `planned` record names it in its reason: "replay <id>".
+std::string replay_of(const StatusRecord& r) {
+  constexpr std::string_view prefix = "replay ";
+  if (r.state != DeliveryState::planned || !r.reason.starts_with(prefix)) return {};
+  return r.reason.substr(prefix.size());
+}
 
 }  // namespace
 
 struct StatusIndex::Statements {
   // writer
   SqlStatement begin, commit, rollback;
-  SqlStatement find_delivery, insert_delivery, update_delivery;
-  SqlStatement add_event_count, add_reason, add_state_count, touch_event;
+  SqlStatement find_delivery, insert_delivery, update_delivery, set_replay;
+  SqlStatement add_event_count, add_reason, add_state_count, add_replay_count, touch_event;
   SqlStatement fanout_event, fanout_group, put_digest_run, put_dead_letter, put_position, cancel;
   // reader
   SqlStatement event_row, event_groups, event_counts, event_reasons, recent_events;
-  SqlStatement state_counts, waiting, digest_runs, digest_run, positions;
+  SqlStatement state_counts, waiting, digest_runs, digest_run, positions, failed_total, replay_states;
 };
 
 // Count changes gathered over one batch and written once at its end: a
@@ -86,6 +96,7 @@ struct StatusIndex::Batch {
   std::map<std::tuple<std::string, std::string, std::string, int>, std::int64_t> event_counts;
   std::map<std::tuple<std::string, std::string, std::string, std::string>, std::int64_t> reasons;
   std::map<std::tuple<int, std::string, std::string, std::string>, std::int64_t> state_counts;
+  std::map<std::pair<std::string, int>, std::int64_t> replay_counts;
   struct EventSeen {
     std::string event_type;
     std::int64_t first_ms;
@@ -147,14 +158,16 @@ Result<void> StatusIndex::prepare() {
           {&s.commit, "COMMIT"},
           {&s.rollback, "ROLLBACK"},
           {&s.find_delivery,
-           "SELECT state, attempt, connector, fail_seq, event_id, tier, channel FROM deliveries WHERE delivery_id = ?"},
+           "SELECT state, attempt, connector, fail_seq, event_id, tier, channel, replay_id FROM deliveries"
+           " WHERE delivery_id = ?"},
           {&s.insert_delivery,
            "INSERT INTO deliveries (delivery_id, event_id, event_type, account, channel, tier, connector, attempt, state,"
-           " reason, time_ms, fail_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
+           " reason, time_ms, fail_seq, replay_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
           {&s.update_delivery,
            "UPDATE deliveries SET event_type = COALESCE(NULLIF(?2, ''), event_type),"
            " account = COALESCE(NULLIF(?3, ''), account), connector = ?4, attempt = ?5, state = ?6, reason = ?7,"
-           " time_ms = ?8, fail_seq = ?9 WHERE delivery_id = ?1"},
+           " time_ms = ?8, fail_seq = ?9, replay_id = ?10 WHERE delivery_id = ?1"},
+          {&s.set_replay, "UPDATE deliveries SET replay_id = ?2 WHERE delivery_id = ?1"},
           {&s.add_event_count,
            "INSERT INTO event_counts VALUES (?, ?, ?, ?, ?)"
            " ON CONFLICT (event_id, tier, channel, state) DO UPDATE SET n = n + excluded.n"},
@@ -164,6 +177,8 @@ Result<void> StatusIndex::prepare() {
           {&s.add_state_count,
            "INSERT INTO state_counts VALUES (?, ?, ?, ?, ?)"
            " ON CONFLICT (state, tier, channel, connector) DO UPDATE SET n = n + excluded.n"},
+          {&s.add_replay_count,
+           "INSERT INTO replay_counts VALUES (?, ?, ?) ON CONFLICT (replay_id, state) DO UPDATE SET n = n + excluded.n"},
           {&s.touch_event,
            "INSERT INTO events (event_id, event_type, fanouts, first_ms, summary_ms, time_ms) VALUES (?1, ?2, 0, ?3, NULL, ?3)"
            " ON CONFLICT (event_id) DO UPDATE SET"
@@ -208,6 +223,8 @@ Result<void> StatusIndex::prepare() {
       {&s.digest_run,
        "SELECT date, trigger, state, accounts, messages, items, expired, time_ms FROM digest_runs WHERE date = ?"},
       {&s.positions, "SELECT topic, partition, next_offset FROM positions"},
+      {&s.failed_total, "SELECT COALESCE(SUM(n), 0) FROM state_counts WHERE state = 6"},
+      {&s.replay_states, "SELECT state, n FROM replay_counts WHERE replay_id = ?"},
   });
 }
 
@@ -248,32 +265,48 @@ Result<void> StatusIndex::apply(const StatusRecord& r, Batch& batch) {
     int attempt;
     std::string connector;
     std::int64_t fail_seq;
-    std::string event_id, tier, channel;
+    std::string event_id, tier, channel, replay_id;
   };
   std::optional<Previous> prev;
   {
-    ResetAfter done{s.find_delivery.reset().bind(1, r.delivery_id)};
-    if (s.find_delivery.next_row())
-      prev = Previous{DeliveryState(s.find_delivery.int64_at(0)), int(s.find_delivery.int64_at(1)),
-                      s.find_delivery.text_at(2),                 s.find_delivery.int64_at(3),
-                      s.find_delivery.text_at(4),                 s.find_delivery.text_at(5),
-                      s.find_delivery.text_at(6)};
+    auto& q = s.find_delivery;
+    ResetAfter done{q.reset().bind(1, r.delivery_id)};
+    if (q.next_row())
+      prev = Previous{DeliveryState(q.int64_at(0)), int(q.int64_at(1)), q.text_at(2), q.int64_at(3),
+                      q.text_at(4),                 q.text_at(5),        q.text_at(6), q.text_at(7)};
   }
+  const std::string replay = replay_of(r);
   if (prev) {
     // A receipt can be recorded before the `sent` record it answers (a fast
     // gateway; a re-recorded `sent` after a restart): the receipt's word stands.
     const bool receipt_first = (prev->state == DeliveryState::delivered || prev->state == DeliveryState::undelivered) &&
                                r.state == DeliveryState::sent;
     if (receipt_first) return {};
-    // A replay re-queues a failed delivery as a new attempt; a `planned` record
-    // that is not that (or that arrives after the new attempt's own outcome)
-    // is stale.
-    if (r.state == DeliveryState::planned &&
-        !(is_replay(r) && prev->state == DeliveryState::failed && r.attempt > prev->attempt))
-      return {};
+    // A replay re-queues a failed delivery as a new attempt. Its `planned`
+    // record may land after that attempt's own outcome (they are produced
+    // together): then the outcome stands, and is the replay's.
+    if (r.state == DeliveryState::planned) {
+      const bool requeued = !replay.empty() && prev->state == DeliveryState::failed && r.attempt > prev->attempt;
+      if (!requeued) {
+        if (!replay.empty() && r.attempt == prev->attempt && prev->replay_id != replay) {
+          // The outcome was counted for the replay before (if any), whose own
+          // attempt had ended failed (that is why this one re-queued it).
+          if (!prev->replay_id.empty()) {
+            batch.replay_counts[{prev->replay_id, int(prev->state)}] -= 1;
+            batch.replay_counts[{prev->replay_id, int(DeliveryState::failed)}] += 1;
+          }
+          batch.replay_counts[{replay, int(prev->state)}] += 1;
+          return s.set_replay.reset().bind(1, r.delivery_id).bind(2, replay).run();
+        }
+        return {};  // stale, or not a replay's
+      }
+    }
   }
   const std::int64_t fail_seq = (prev ? prev->fail_seq : 0) + (r.state == DeliveryState::failed ? 1 : 0);
   const std::string& connector = r.connector.empty() && prev ? prev->connector : r.connector;
+  // The replay that re-queued it last owns its outcomes; an earlier one keeps
+  // the state its attempt ended in (failed).
+  const std::string& owner = !replay.empty() ? replay : prev ? prev->replay_id : replay;
   Result<void> written;
   if (!prev) {
     written = s.insert_delivery.reset()
@@ -289,6 +322,7 @@ Result<void> StatusIndex::apply(const StatusRecord& r, Batch& batch) {
                   .bind(10, r.reason)
                   .bind(11, r.time_ms)
                   .bind(12, fail_seq)
+                  .bind(13, owner)
                   .run();
   } else {
     written = s.update_delivery.reset()
@@ -301,6 +335,7 @@ Result<void> StatusIndex::apply(const StatusRecord& r, Batch& batch) {
                   .bind(7, r.reason)
                   .bind(8, r.time_ms)
                   .bind(9, fail_seq)
+                  .bind(10, owner)
                   .run();
   }
   if (!written) return written;
@@ -310,6 +345,10 @@ Result<void> StatusIndex::apply(const StatusRecord& r, Batch& batch) {
   const auto& channel = prev ? prev->channel : r.channel;
   if (prev) batch.count(event_id, tier, channel, prev->connector, prev->state, -1);
   batch.count(event_id, tier, channel, connector, r.state, +1);
+  if (!owner.empty()) {
+    if (prev && prev->replay_id == owner) batch.replay_counts[{owner, int(prev->state)}] -= 1;
+    batch.replay_counts[{owner, int(r.state)}] += 1;
+  }
   // Reasons are counted when a delivery is first suppressed.
   if (r.state == DeliveryState::suppressed && (!prev || prev->state != DeliveryState::suppressed))
     batch.reasons[{event_id, tier, channel, r.reason.empty() ? "unknown" : r.reason}] += 1;
@@ -393,6 +432,11 @@ Result<void> StatusIndex::flush(Batch& batch) {
                      .bind(5, n)
                      .run();
         !r)
+      return r;
+  }
+  for (const auto& [key, n] : batch.replay_counts) {
+    if (n == 0) continue;
+    if (auto r = s.add_replay_count.reset().bind(1, key.first).bind(2, std::int64_t(key.second)).bind(3, n).run(); !r)
       return r;
   }
   for (const auto& [event_id, seen] : batch.events)
@@ -489,9 +533,15 @@ FailurePage StatusIndex::failures(const FailureSelector& selector, std::size_t l
       " d.time_ms FROM deliveries d" +
       where.from_hint + " WHERE " + where.sql + " ORDER BY d.time_ms DESC, d.delivery_id LIMIT ?");
   if (!count || !page) return out;
-  where.bind(*count, 1);
-  if (count->next_row()) out.total = count->int64_at(0);
-  count->reset();
+  if (selector.empty()) {
+    // Every failure: the metrics' count has it already.
+    ResetAfter done{s_->failed_total.reset()};
+    if (s_->failed_total.next_row()) out.total = s_->failed_total.int64_at(0);
+  } else {
+    where.bind(*count, 1);
+    if (count->next_row()) out.total = count->int64_at(0);
+    count->reset();
+  }
   page->bind(where.bind(*page, 1), std::int64_t(limit));
   while (page->next_row())
     out.rows.push_back(FailureRow{page->text_at(0), page->text_at(1), page->text_at(2), page->text_at(3),
@@ -519,6 +569,16 @@ std::vector<DeliveryCount> StatusIndex::delivery_counts() const {
                      s.state_counts.text_at(3), s.state_counts.int64_at(4)});
     }
   }
+  return out;
+}
+
+std::array<std::int64_t, delivery_state_count> StatusIndex::replay_states(const std::string& replay_id) const {
+  auto lock = reader_->lock();
+  auto& q = s_->replay_states;
+  ResetAfter done{q.reset().bind(1, replay_id)};
+  std::array<std::int64_t, delivery_state_count> out{};
+  while (q.next_row())
+    if (const auto state = q.int64_at(0); state >= 0 && state < delivery_state_count) out[std::size_t(state)] = q.int64_at(1);
   return out;
 }
 

@@ -8,7 +8,8 @@
 // rebuilt from the topics):
 //   deliveries      one row per delivery: its latest state and the fields of
 //                   its latest record; `fail_seq` counts the `failed` records
-//                   applied to it (a replay takes one failure, not the row).
+//                   applied to it (a replay takes one failure, not the row);
+//                   `replay_id` the replay that re-queued it last.
 //                   Indexed only where state = failed (partial indexes), which
 //                   is all the failures query and a replay look at.
 //   dead_letters    per failed delivery, its latest dead letter (the delivery JSON).
@@ -18,6 +19,9 @@
 //                   and the suppression reasons, kept up to date as deliveries
 //                   move, so one event's status is four keyed reads.
 //   state_counts    deliveries by (state, tier, channel, connector), for metrics.
+//   replay_counts   per replay, its deliveries by latest state since it
+//                   re-queued them (one that failed and was re-queued by a
+//                   later replay stays `failed` in the earlier one's counts).
 //   digest_runs     the latest digest_run record per date.
 //   positions       per topic partition, the next offset to read; written in
 //                   the same transaction as the rows its records produced.
@@ -43,6 +47,7 @@
 #include "engine/status/status_query.h"
 #include "engine/storage/sqlite_db.h"
 
+#include <array>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -54,7 +59,7 @@ namespace sunbeam {
 
 class StatusIndex {
  public:
-  static constexpr int schema_version = 2;
+  static constexpr int schema_version = 3;
 
   // Opens or creates the index; a file of another schema version is emptied.
   static Result<std::unique_ptr<StatusIndex>> open(const std::filesystem::path& file);
@@ -80,6 +85,9 @@ class StatusIndex {
   std::vector<DeliveryCount> delivery_counts() const;
   std::vector<DigestRun> digest_runs(std::size_t limit) const;  // newest first
   std::optional<DigestRun> digest_run(const std::string& date) const;
+  // The deliveries a replay re-queued, by state (as replay_counts above):
+  // only those whose `planned` record (or the new attempt's outcome) was read.
+  std::array<std::int64_t, delivery_state_count> replay_states(const std::string& replay_id) const;
 
   // The two connections, for the replay store's tables in the same file:
   // write through `writer()`, read through `reader()`, each under its lock().

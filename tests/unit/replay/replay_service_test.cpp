@@ -18,6 +18,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <map>
 #include <unistd.h>
 
@@ -280,11 +281,21 @@ TEST_CASE("an empty selector is refused; every failed delivery takes `all`") {
   const auto started = h.replays->start({});
   REQUIRE_FALSE(started);
   CHECK(started.error().code == "empty_selector");
+  std::optional<Result<ReplayStarted>> refused;
+  h.replays->start_async({}, [&](Result<ReplayStarted> r) { refused = std::move(r); });
+  REQUIRE(refused);  // answered at once, on this thread
+  REQUIRE_FALSE(*refused);
+  CHECK(refused->error().code == "empty_selector");
   CHECK(h.replays->recent(10).empty());
 
+  // Recorded on the replay thread, for callers that must not wait.
   FailureSelector all;
   all.all = true;
-  auto r = h.replays->start(all);
+  std::promise<Result<ReplayStarted>> answer;
+  h.replays->start_async(all, [&](Result<ReplayStarted> r) { answer.set_value(std::move(r)); });
+  auto future = answer.get_future();
+  REQUIRE(future.wait_for(30s) == std::future_status::ready);
+  auto r = future.get();
   REQUIRE(r);
   CHECK(r->matched == 1);
   REQUIRE(eventually([&] { return h.replays->progress(r->replay_id)->queued == 1; }));

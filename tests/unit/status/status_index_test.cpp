@@ -358,3 +358,44 @@ TEST_CASE("positions are stored with their batch; another schema version is empt
   REQUIRE(recent.size() == 1);
   CHECK(recent[0].cancelled);
 }
+
+TEST_CASE("replay counts: each replay's deliveries by state, in whichever order the planned record and the outcome land") {
+  TempIndex t;
+  const auto at = [](std::array<std::int64_t, delivery_state_count> a, DeliveryState s) { return a[std::size_t(s)]; };
+  // d1: replayed by r-1, then sent.
+  t.apply({wrap(record("d1", DeliveryState::failed, 1, "http 503", "e1", "gateway", 5)),
+           wrap(record("d1", DeliveryState::planned, 2, "replay r-1", "e1", "", 6)),
+           wrap(record("d1", DeliveryState::sent, 3, "", "e1", "gateway", 6))});
+  // d2: replayed by r-1, failed again, replayed by r-2 (still waiting).
+  t.apply({wrap(record("d2", DeliveryState::failed, 1, "http 503", "e1", "gateway", 5)),
+           wrap(record("d2", DeliveryState::planned, 2, "replay r-1", "e1", "", 6))});
+  t.apply({wrap(record("d2", DeliveryState::failed, 3, "http 503", "e1", "gateway", 6)),
+           wrap(record("d2", DeliveryState::planned, 4, "replay r-2", "e1", "", 7))});
+  // d3: r-2's attempt is sent before r-2's planned record lands.
+  t.apply({wrap(record("d3", DeliveryState::failed, 1, "http 503", "e1", "gateway", 5)),
+           wrap(record("d3", DeliveryState::sent, 3, "", "e1", "gateway", 6)),
+           wrap(record("d3", DeliveryState::planned, 2, "replay r-2", "e1", "", 6))});
+  // d4: replayed by r-1, failed again; r-3's attempt is sent before its planned record.
+  t.apply({wrap(record("d4", DeliveryState::failed, 1, "http 503", "e1", "gateway", 5)),
+           wrap(record("d4", DeliveryState::planned, 2, "replay r-1", "e1", "", 6)),
+           wrap(record("d4", DeliveryState::failed, 3, "http 503", "e1", "gateway", 6)),
+           wrap(record("d4", DeliveryState::sent, 5, "", "e1", "gateway", 7))});
+  t.apply({wrap(record("d4", DeliveryState::planned, 4, "replay r-3", "e1", "", 7))});
+
+  const auto r1 = t.index->replay_states("r-1");
+  CHECK(at(r1, DeliveryState::sent) == 1);    // d1
+  CHECK(at(r1, DeliveryState::failed) == 2);  // d2 and d4: their r-1 attempts failed, whatever came after
+  CHECK(at(r1, DeliveryState::planned) == 0);
+  const auto r2 = t.index->replay_states("r-2");
+  CHECK(at(r2, DeliveryState::planned) == 1);  // d2
+  CHECK(at(r2, DeliveryState::sent) == 1);     // d3
+  const auto r3 = t.index->replay_states("r-3");
+  CHECK(at(r3, DeliveryState::sent) == 1);  // d4
+  CHECK(at(r3, DeliveryState::planned) == 0);
+  CHECK(at(t.index->replay_states("r-none"), DeliveryState::sent) == 0);
+  // And the event's counts saw each delivery once.
+  const auto totals = t.index->event("e1")->totals();
+  CHECK(totals.count(DeliveryState::sent) == 3);
+  CHECK(totals.count(DeliveryState::planned) == 1);
+  CHECK(totals.count(DeliveryState::failed) == 0);
+}
