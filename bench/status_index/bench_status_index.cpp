@@ -328,6 +328,19 @@ int main(int argc, char** argv) {
                 s.connector = "backup";
                 if (!(*store)->count(s)) std::abort();
               }));
+  // A replay of every failure: recording it (once: it takes them all), then
+  // its progress, as GET /v1/replays/{id} computes it.
+  FailureSelector all;
+  all.all = true;
+  auto start = std::chrono::steady_clock::now();
+  const auto matched = (*store)->create("r-bench", all, base_ms);
+  const double create_us = seconds_since(start) * 1e6;
+  if (!matched || *matched != g.failed) std::abort();
+  std::printf("  %-40s %10.0f   (once, %lld items)\n", "replay start({all}): record the items", create_us,
+              (long long)*matched);
+  std::printf("  %-40s %10.0f\n", "replay progress", time_us(o.queries, [&] {
+                if (!(*store)->progress("r-bench")) std::abort();
+              }));
   store->reset();  // before the index it reads
   index.reset();
   if (!o.keep) fs::remove_all(o.dir);
