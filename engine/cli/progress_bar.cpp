@@ -13,9 +13,18 @@ namespace {
 constexpr std::size_t min_bar_cells = 5;
 constexpr std::size_t max_bar_cells = 50;
 
-std::string figures(const ReplayProgress& p) {
-  return std::to_string(p.settled()) + "/" + std::to_string(p.matched) + " sent " + std::to_string(p.sent) + " failed " +
-         std::to_string(p.failed);
+std::string figures(std::int64_t settled, std::int64_t matched, std::int64_t sent, std::int64_t failed) {
+  return std::to_string(settled) + "/" + std::to_string(matched) + " sent " + std::to_string(sent) + " failed " +
+         std::to_string(failed);
+}
+
+std::string figures(const ReplayProgress& p) { return figures(p.settled(), p.matched, p.sent, p.failed); }
+
+// The width of the figures at their widest in this replay (each count as
+// wide as what matched): the bar keeps its length while the counts grow.
+std::size_t widest_figures(const ReplayProgress& p) {
+  const auto m = p.matched;
+  return figures(std::max(p.settled(), m), m, std::max(p.sent, m), std::max(p.failed, m)).size();
 }
 
 std::size_t filled_cells(const ReplayProgress& p, std::size_t cells) {
@@ -47,9 +56,10 @@ ReplayProgress replay_progress(const boost::json::object& answer) {
 
 std::string progress_bar(const ReplayProgress& progress, std::size_t width) {
   const std::string text = figures(progress);
+  const std::size_t reserved = widest_figures(progress);
   const std::size_t brackets_and_gap = 3;  // "[", "] "
-  if (width < text.size() + brackets_and_gap + min_bar_cells) return padded(text, width);
-  const std::size_t cells = std::min(max_bar_cells, width - text.size() - brackets_and_gap);
+  if (width < reserved + brackets_and_gap + min_bar_cells) return padded(text, width);
+  const std::size_t cells = std::min(max_bar_cells, width - reserved - brackets_and_gap);
   const std::size_t filled = filled_cells(progress, cells);
   return padded("[" + std::string(filled, '#') + std::string(cells - filled, '.') + "] " + text, width);
 }

@@ -28,8 +28,9 @@ ReplayProgress replay_progress(const boost::json::object& answer);
 
 // Exactly `width` columns (pad with spaces, so a redraw after `\r` leaves
 // nothing of the previous one): "[#####.....] 104/214 sent 100 failed 4".
-// The bar fills with settled/matched (full when nothing matched); when the
-// width leaves no room for a useful bar, only the figures, cut to fit.
+// The bar fills with settled/matched (full when nothing matched) and keeps
+// its length as the figures grow; when the width leaves no room for a useful
+// bar, only the figures, cut to fit.
 std::string progress_bar(const ReplayProgress& progress, std::size_t width);
 
 // One line for logs: "replay r-1: queued 214/214, sent 120, failed 4, pending 90".

@@ -29,25 +29,36 @@ std::string repeat(char c, std::size_t n) { return std::string(n, c); }
 
 TEST_CASE("the bar fills with the settled share of what matched") {
   const auto p = progress(214, 100, 4);
-  // 40 columns: 25 of figures, 3 of brackets and gap, 12 cells; 104/214 of 12 is 5.8: 5 filled.
-  CHECK(progress_bar(p, 40) == "[#####.......] 104/214 sent 100 failed 4");
+  // 40 columns: 27 kept for the figures at their widest ("214/214 sent 214
+  // failed 214"), 3 for brackets and gap, 10 cells; 104/214 of 10 is 4.9: 4 filled.
+  CHECK(progress_bar(p, 40) == "[####......] 104/214 sent 100 failed 4  ");
   // 80 columns: the bar stops at 50 cells (24 filled) and spaces pad the rest.
   CHECK(progress_bar(p, 80) == "[" + repeat('#', 24) + repeat('.', 26) + "] 104/214 sent 100 failed 4  ");
 }
 
+TEST_CASE("the bar keeps its length while the counts grow") {
+  std::size_t bracket = 0;
+  for (std::int64_t sent = 0; sent <= 214; ++sent) {
+    const auto bar = progress_bar(progress(214, sent, 0), 60);
+    CAPTURE(bar);
+    if (sent == 0) bracket = bar.find(']');
+    CHECK(bar.find(']') == bracket);
+  }
+  CHECK(bracket == 31);  // 60 - 26 ("214/214 sent 214 failed 214" and the gap) - 3
+}
+
 TEST_CASE("an empty bar, a full one, and one of nothing to do") {
-  CHECK(progress_bar(progress(10, 0, 0), 30) == "[" + repeat('.', 7) + "] 0/10 sent 0 failed 0");
-  CHECK(progress_bar(progress(10, 7, 3), 33) == "[" + repeat('#', 9) + "] 10/10 sent 7 failed 3");
+  CHECK(progress_bar(progress(10, 0, 0), 34) == "[" + repeat('.', 8) + "] 0/10 sent 0 failed 0   ");
+  CHECK(progress_bar(progress(10, 7, 3), 33) == "[" + repeat('#', 7) + "] 10/10 sent 7 failed 3  ");
   // 0 matched: nothing to do is all done, and no division by zero.
   CHECK(progress_bar(progress(0, 0, 0), 30) == "[" + repeat('#', 8) + "] 0/0 sent 0 failed 0");
   // More settled than matched (a late count): the bar stops at full.
-  auto over = progress(10, 12, 0);
-  CHECK(progress_bar(over, 33) == "[" + repeat('#', 8) + "] 12/10 sent 12 failed 0");
+  CHECK(progress_bar(progress(10, 12, 0), 33) == "[" + repeat('#', 7) + "] 12/10 sent 12 failed 0 ");
 }
 
 TEST_CASE("too narrow for a bar: the figures alone, cut to fit") {
   const auto p = progress(214, 100, 4);
-  CHECK(progress_bar(p, 32) == "104/214 sent 100 failed 4       ");  // 32 < 25 + 3 + 5
+  CHECK(progress_bar(p, 34) == "104/214 sent 100 failed 4         ");  // 34 < 27 + 3 + 5
   const auto cut = progress_bar(p, 20);
   CHECK(cut == "104/214 sent 100 fa\u2026");
   CHECK(display_width(cut) == 20);
