@@ -4,7 +4,6 @@
 // suspends or resumes one (a suspended connector's deliveries wait).
 #include "engine/cli/cli_support.h"
 #include "engine/cli/commands.h"
-#include "engine/cli/terminal.h"
 #include "engine/cli/text_table.h"
 #include "engine/core/json_fields.h"
 
@@ -53,7 +52,7 @@ void print_connectors(const json::object& answer) {
                  string_or(c, "breaker"), rate(c), std::to_string(int_or(c, "queued")), std::to_string(int_or(c, "in_flight")),
                  std::to_string(int_or(c, "sent")), std::to_string(int_or(c, "failed"))});
     }
-  table.print(std::cout, stdout_columns());
+  table.print(std::cout);  // figures only: nothing to cut, a narrow terminal wraps
 }
 
 int list(const std::string& base, const ConnectorsOptions& o) {
