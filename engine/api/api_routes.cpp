@@ -3,6 +3,7 @@
 #include "connectors/connector_options.h"
 #include "connectors/registry.h"
 #include "engine/api/api_shared.h"
+#include "engine/api/console/console_assets.h"
 #include "engine/core/clock.h"
 #include "engine/ingest/ingest.h"
 #include "engine/kafka/producer.h"
@@ -164,6 +165,26 @@ void install_health(HttpServer& server, const std::shared_ptr<ApiRoutes::Shared>
   }
 }
 
+// The operator console: a page with no data in it (it asks the API, with the
+// operator's token), so it is served without one.
+void install_console(HttpServer& server) {
+  auto serve = [](const ConsoleAsset& asset, HttpResponder& respond) {
+    HttpResponse r;
+    r.content_type = std::string(asset.content_type);
+    r.body = std::string(asset.body);
+    r.headers = {{"Cache-Control", "no-cache"},
+                 {"X-Content-Type-Options", "nosniff"},
+                 {"Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"}};
+    respond(std::move(r));
+  };
+  server.route("GET", "/", [serve](HttpRequest, HttpResponder respond) { serve(console_assets().front(), respond); });
+  server.route("GET", "/console/{file}", [serve](HttpRequest req, HttpResponder respond) {
+    for (const auto& asset : console_assets().subspan(1))
+      if (asset.path == req.path_params["file"]) return serve(asset, respond);
+    respond(error_response(404, "not_found", "no console file " + req.path_params["file"]));
+  });
+}
+
 }  // namespace
 
 void add_route(HttpServer& server, const std::shared_ptr<ApiRoutes::Shared>& shared, std::string method,
@@ -207,6 +228,7 @@ Result<std::unique_ptr<ApiRoutes>> ApiRoutes::install(HttpServer& server, ApiCon
   install_operations_routes(server, shared);
   install_status_routes(server, shared);
   install_health(server, shared);
+  if (c.status) install_console(server);
   return std::unique_ptr<ApiRoutes>(new ApiRoutes(shared));
 }
 

@@ -19,10 +19,13 @@ DeliveryRenderer::DeliveryRenderer(const Config& config, const TemplateSet& temp
     : config_(config), templates_(templates) {}
 
 Result<OutboundMessage> DeliveryRenderer::render(const Delivery& d) const {
-  const EventTypeConfig* type = config_.event_type(d.event_type);
-  if (!type) return make_error("template", "event type " + d.event_type + " is no longer configured");
+  // The pre-market digest is not a configured event type: it has its own template, never marketing.
+  const bool digest = d.event_type == digest_template;
+  const EventTypeConfig* type = digest ? nullptr : config_.event_type(d.event_type);
+  if (!digest && !type) return make_error("template", "event type " + d.event_type + " is no longer configured");
   const auto vars = template_vars(d);
-  auto rendered = templates_.render(RenderRequest{type->template_name, d.recipient.locale, d.channel, vars, type->marketing},
+  auto rendered = templates_.render(RenderRequest{digest ? digest_template : std::string_view(type->template_name),
+                                                  d.recipient.locale, d.channel, vars, !digest && type->marketing},
                                     config_.sms, config_.defaults.locale);
   if (!rendered) return make_error("template", rendered.error().message);
 

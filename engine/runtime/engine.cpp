@@ -3,6 +3,7 @@
 #include "connectors/registry.h"
 #include "engine/api/api_routes.h"
 #include "engine/control/control_reader.h"
+#include "engine/digest/digest_role.h"
 #include "engine/directory/directory.h"
 #include "engine/dispatch/dispatch_role.h"
 #include "engine/fanout/fanout_role.h"
@@ -40,6 +41,7 @@ struct Engine::Parts {
   std::unique_ptr<ReplayService> replays;
   std::unique_ptr<FanoutRole> fanout;
   std::unique_ptr<DispatchRole> dispatch;
+  std::unique_ptr<DigestRole> digest;
   std::unique_ptr<ControlReader> control;  // operators' orders, for every role here
   OrdersInForce orders;
   std::unique_ptr<HttpServer> http;
@@ -181,7 +183,7 @@ Result<std::unique_ptr<Engine>> Engine::start(const Config& config, EngineOption
   p.control->on_order([&p](const ControlRecord& order) { p.orders.apply(order); });
   if (p.roles.fanout)
     if (auto r = prepare_directory(p); !r) return r.error();
-  if (p.roles.dispatch)
+  if (p.roles.dispatch || p.roles.digest)
     if (auto r = prepare_delivery(p); !r) return r.error();
   if (p.roles.dispatch || p.roles.api)
     if (auto r = prepare_connectors(p); !r) return r.error();
@@ -226,11 +228,21 @@ Result<std::unique_ptr<Engine>> Engine::start(const Config& config, EngineOption
       }
     });
   }
+  if (p.roles.digest) {
+    p.digest = std::make_unique<DigestRole>(config, *p.templates, p.settings, p.topics, *p.clock);
+    p.control->on_order([d = p.digest.get()](const ControlRecord& order) {
+      if (order.kind == ControlKind::cancel) d->cancel_event(order.target);
+      if (order.kind == ControlKind::digest_now)
+        if (auto r = d->request(order.target); !r) spdlog::error("digest: request for {}: {}", order.target, r.error().message);
+    });
+  }
   // The orders in force apply before the first delivery is read.
   if (auto r = p.control->start(); !r) return r.error();
   if (auto r = p.control->wait_caught_up(std::chrono::seconds(30)); !r) return r.error();
   if (p.dispatch)
     if (auto r = p.dispatch->start(); !r) return r.error();
+  if (p.digest)
+    if (auto r = p.digest->start(); !r) return r.error();
   add_lag_metrics(p);
   // Every process serves /healthz, /readyz and /metrics; the API's routes
   // only where their part of the engine runs.
@@ -249,6 +261,7 @@ void Engine::stop() {
   if (p.http) p.http->stop();                   // intake first
   if (p.routes) p.routes->stop();               // answers still waiting
   if (p.fanout) p.fanout->stop();               // aborts an open transaction: redone on restart
+  if (p.digest) p.digest->stop();               // a run cut short is finished at the next start
   if (p.dispatch) p.dispatch->stop();           // finishes the batch in hand, commits
   if (p.replays) p.replays->stop();
   if (p.control) p.control->stop();

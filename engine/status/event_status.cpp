@@ -18,11 +18,22 @@ std::int64_t StateCounts::waiting() const {
   return std::max<std::int64_t>(0, planned - digest - outcomes);
 }
 
+std::int64_t StateCounts::held() const {
+  if (summed || digest == 0) return digest;
+  std::int64_t recorded = 0;
+  for (int s = 0; s < delivery_state_count; ++s)
+    if (DeliveryState(s) != DeliveryState::suppressed) recorded += by_state[std::size_t(s)];
+  // Records beyond what went to dispatch directly are the items'.
+  const std::int64_t direct = std::max<std::int64_t>(0, planned - digest - count(DeliveryState::suppressed));
+  return std::max<std::int64_t>(0, digest - std::max<std::int64_t>(0, recorded - direct));
+}
+
 StateCounts EventStatus::totals() const {
   StateCounts t;
+  t.summed = true;
   for (const auto& [key, g] : groups) {
     t.planned += g.planned;
-    t.digest += g.digest;
+    t.digest += g.held();
     for (std::size_t s = 0; s < t.by_state.size(); ++s) t.by_state[s] += g.by_state[s];
     for (const auto& [reason, n] : g.suppressed_by_reason) t.suppressed_by_reason[reason] += n;
   }
@@ -32,14 +43,14 @@ StateCounts EventStatus::totals() const {
 bool EventStatus::settled() const {
   if (!fanned_out) return false;
   for (const auto& [key, g] : groups)
-    if (g.terminal() + g.digest < g.planned) return false;
+    if (g.terminal() + g.held() < g.planned) return false;
   return true;
 }
 
 bool EventStatus::at_rest() const {
   if (!fanned_out) return false;
   for (const auto& [key, g] : groups)
-    if (g.terminal() + g.digest + g.count(DeliveryState::deferred) < g.planned) return false;
+    if (g.terminal() + g.held() + g.count(DeliveryState::deferred) < g.planned) return false;
   return true;
 }
 
@@ -49,7 +60,7 @@ boost::json::object counts_json(const StateCounts& c) {
   boost::json::object o{{"planned", c.planned}, {"waiting", c.waiting()}};
   for (int s = 1; s < delivery_state_count; ++s) {  // 0 is `planned`, counted above
     const auto state = DeliveryState(s);
-    o[to_string(state)] = state == DeliveryState::digest ? c.digest : c.count(state);
+    o[to_string(state)] = state == DeliveryState::digest ? c.held() : c.count(state);
   }
   boost::json::object reasons;
   for (const auto& [reason, n] : c.suppressed_by_reason) reasons[reason] = n;

@@ -15,7 +15,8 @@ namespace sunbeam {
 
 struct StateCounts {
   std::int64_t planned = 0;   // deliveries fanout planned in this group (all of them)
-  std::int64_t digest = 0;    // of which held for the digest
+  std::int64_t digest = 0;    // of which held for the digest (at fan-out)
+  bool summed = false;        // totals(): `digest` already holds the groups' held()
   std::array<std::int64_t, delivery_state_count> by_state{};  // latest state of each recorded delivery
   std::map<std::string, std::int64_t> suppressed_by_reason;
 
@@ -23,6 +24,11 @@ struct StateCounts {
   std::int64_t terminal() const;
   // Planned for dispatch but with no outcome recorded yet (or re-queued by a replay).
   std::int64_t waiting() const;
+  // Held for the digest now: the records the digest makes for an item
+  // (sent, expired, cancelled, ...) take it out. Fanout holds a whole event
+  // or none of it (urgent skips the digest), so the records of a group
+  // beyond its suppressions and its direct deliveries are its items'.
+  std::int64_t held() const;
 };
 
 struct EventStatus {

@@ -155,6 +155,13 @@ def test_suspend_cancel_resume(engine, gw):
 
 
 def test_digest_request(engine, gw):
+    followup = {"id": "ops-followup", "type": "stock_pick_followup", "symbol": "600519.SH",
+                "occurred_at": "2026-11-25T08:00:00+08:00", "data": {"title": "跟踪", "name": "贵州茅台"}}
+    status, body = engine.publish([followup])
+    assert status == 202, body
+    held = wait("the follow-up to be held for the digest",
+                lambda: (lambda s: s if s and s["at_rest"] else None)(engine.status(followup["id"])))
+    assert held["totals"]["digest"] > 0, held["totals"]
     status, body = engine.request("POST", "/v1/digests", json.dumps({"date": "2026-11-25"}))
     assert status == 202 and body == {"date": "2026-11-25", "requested": True}, (status, body)
     status, body = engine.request("POST", "/v1/digests", json.dumps({"date": "25/11/2026"}))
@@ -162,6 +169,13 @@ def test_digest_request(engine, gw):
     run = wait("the digest run", lambda: (lambda s, b: b if s == 200 else None)(
         *engine.request("GET", "/v1/digests/2026-11-25", token=TOKENS["viewer"])), timeout=60)
     assert run["trigger"] == "now" and run["state"] == "sent", run
+    assert run["items"] == held["totals"]["digest"] and run["messages"] > 0, (run, held["totals"])
+    # The digests go out through dispatch like any delivery, and each item ends as its digest did.
+    wait("the digests to be sent", lambda: (lambda s: s and s["totals"]["sent"] == run["messages"])(
+        engine.status("digest:2026-11-25")), timeout=60)
+    items = wait("the items to be recorded", lambda: (lambda s: s if s and s["totals"]["digest"] == 0 else None)(
+        engine.status(followup["id"])), timeout=60)
+    assert items["totals"]["sent"] == run["items"], items["totals"]
 
 
 def test_metrics(engine, gw):

@@ -91,3 +91,23 @@ TEST_CASE("an event type removed from the config fails clearly") {
   REQUIRE_FALSE(m);
   CHECK(m.error().code == "template");
 }
+
+TEST_CASE("a digest delivery renders from the digest template, without the marketing suffix") {
+  Fixture f;
+  f.config.sms.opt_out_suffix = "回T退订";
+  DeliveryRenderer renderer(f.config, *f.load.set);
+  auto d = delivery(Channel::sms, "zh-CN", "digest");
+  d.event_id = "digest:2026-11-25";
+  d.data = {{"date", "2026-11-25"}, {"count", 3}, {"more", 1},
+            {"shown", boost::json::array{boost::json::object{{"n", 1}, {"symbol", "600519.SH"}, {"data", {{"name", "贵州茅台"}}}},
+                                         boost::json::object{{"n", 2}, {"symbol", "000001.SZ"}, {"data", {{"name", "平安银行"}}}}}}};
+  auto m = renderer.render(d);
+  REQUIRE(m);
+  CHECK(m->body.find("贵州茅台") != std::string::npos);
+  CHECK(m->body.find("平安银行") != std::string::npos);
+  CHECK(m->body.find("回T退订") == std::string::npos);
+  CHECK(m->parts >= 1);
+  auto email = renderer.render(delivery(Channel::email, "en", "digest"));
+  REQUIRE(email);
+  CHECK_FALSE(email->subject.empty());
+}

@@ -54,3 +54,22 @@ TEST_CASE("an event settles when every planned delivery is terminal or held for 
   CHECK(json.at("totals").as_object().at("sent").as_int64() == 2);
   CHECK(json.at("groups").as_array().size() == 1);
 }
+
+TEST_CASE("items held for the digest leave `digest` as the digest records them, and the event comes to rest") {
+  EventStatusBuilder b("e");
+  b.apply(FanoutSummary{"e", "stock_pick_followup", {{"basic", "sms", 0, 3, 1}}, 0});
+  b.apply(record("s1", DeliveryState::suppressed, "opt_out"), std::nullopt);
+  CHECK(b.status().totals().held() == 3);
+  CHECK(b.status().settled());  // held for the digest is not in flight
+  b.apply(record("i1", DeliveryState::sent, "digest d-1"), std::nullopt);
+  b.apply(record("i2", DeliveryState::expired, "digest cut-off passed"), std::nullopt);
+  const auto t = b.status().totals();
+  CHECK(t.held() == 1);
+  CHECK(t.count(DeliveryState::sent) == 1);
+  CHECK(t.count(DeliveryState::expired) == 1);
+  CHECK(t.waiting() == 0);
+  CHECK(b.status().to_json().at("totals").at("digest").as_int64() == 1);
+  b.apply(record("i3", DeliveryState::cancelled), std::nullopt);
+  CHECK(b.status().totals().held() == 0);
+  CHECK(b.status().at_rest());
+}
