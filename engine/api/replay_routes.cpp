@@ -63,9 +63,11 @@ void post_replay(ReplayService& replays, HttpRequest req, HttpResponder respond)
     if (!matched) return respond(replay_error(matched.error()));
     return respond(json_response(200, json::object{{"replay_id", nullptr}, {"matched", *matched}, {"dry_run", true}}));
   }
-  auto started = replays.start(selector);
-  if (!started) return respond(replay_error(started.error()));
-  respond(json_response(202, json::object{{"replay_id", started->replay_id}, {"matched", started->matched}}));
+  // Recording a large replay's items takes a while: off the HTTP thread.
+  replays.start_async(selector, [respond = std::move(respond)](Result<ReplayStarted> started) {
+    if (!started) return respond(replay_error(started.error()));
+    respond(json_response(202, json::object{{"replay_id", started->replay_id}, {"matched", started->matched}}));
+  });
 }
 
 }  // namespace

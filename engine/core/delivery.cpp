@@ -57,6 +57,7 @@ json::object to_json(const Delivery& d) {
   if (d.expires_at) o["expires_at"] = *d.expires_at;
   if (d.expires_at_ms) o["expires_at_ms"] = *d.expires_at_ms;
   if (d.published_at_ms) o["published_at_ms"] = d.published_at_ms;
+  if (d.attempts_before) o["attempts_before"] = d.attempts_before;
   o["recipient"] = recipient_json(d.recipient);
   o["data"] = d.data;
   return o;
@@ -86,6 +87,7 @@ Result<Delivery> parse_delivery(std::string_view text) {
   if (o.contains("expires_at_ms")) d.expires_at_ms = int_or(o, "expires_at_ms");
   d.attempt = int(int_or(o, "attempt", 1));
   d.published_at_ms = int_or(o, "published_at_ms");
+  d.attempts_before = int(int_or(o, "attempts_before"));
   if (const auto* r = object_or_null(o, "recipient")) d.recipient = parse_recipient(*r);
   if (const auto* data = object_or_null(o, "data")) d.data = *data;
   return d;

@@ -37,6 +37,9 @@ struct Delivery {
   Recipient recipient;
   boost::json::object data;  // the event's data with per-account data merged over it
   int attempt = 1;
+  // Attempts made before a replay re-queued it: the retry policy's
+  // max_attempts counts from here, so a replayed delivery gets its own retries.
+  int attempts_before = 0;
   // When ingest accepted the event (its Kafka timestamp, Unix ms; 0: unknown):
   // what the publish-to-send latency is measured from.
   std::int64_t published_at_ms = 0;

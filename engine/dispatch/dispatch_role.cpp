@@ -608,9 +608,9 @@ void DispatchRole::settle(Lane& lane, Job job, int parts, SendOutcome outcome) {
   const auto now = clock_.now();
   const auto age = std::chrono::milliseconds(unix_ms(now) - job.first_attempt_ms);
   if (outcome.retryable()) {
-    if (auto delay = next_retry(policy, d.attempt, age, jitter())) {
+    if (auto delay = next_retry(policy, d.attempt - d.attempts_before, age, jitter())) {
       ++stats_.retried;
-      const std::string reason = "retry " + std::to_string(d.attempt + 1) + " of " + std::to_string(policy.max_attempts) +
+      const std::string reason = "retry " + std::to_string(d.attempt - d.attempts_before + 1) + " of " + std::to_string(policy.max_attempts) +
                                  " after " + error;
       return defer(std::move(job), now + *delay, "retry: " + error, reason, Deferred::for_retry);
     }

@@ -189,6 +189,7 @@ bool ReplayService::produce(const std::vector<ReplayItem>& items) {
       continue;
     }
     delivery->attempt = item.attempt;
+    delivery->attempts_before = item.attempt - 1;  // a fresh retry budget (dispatch counts from here)
     StatusRecord planned;
     planned.delivery_id = delivery->delivery_id;
     planned.event_id = delivery->event_id;

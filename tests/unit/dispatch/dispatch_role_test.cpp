@@ -546,3 +546,21 @@ TEST_CASE("a gateway error quoting the number is masked in the status record and
     }
   }
 }
+
+TEST_CASE("a replayed delivery gets its own retries, counted from the replay") {
+  Harness h;  // max_attempts 3
+  int calls = 0;
+  h.script.answer = [&](const std::string&, const OutboundMessage& m) {
+    if (++calls == 1) return SendOutcome::fail(FailureClass::connector, "gateway answered HTTP 503");
+    return SendOutcome::ok("gw-" + m.delivery_id.substr(0, 6));
+  };
+  auto d = h.delivery("R1", "basic");
+  d.attempt = 6;           // five attempts failed before the replay
+  d.attempts_before = 5;
+  h.publish(d);
+  REQUIRE(h.wait_for([&] { return h.in_state(d, DeliveryState::deferred); }));
+  CHECK(h.last(d)->reason.starts_with("retry 2 of 3"));
+  h.clock.set(h.clock.now() + 2min);
+  REQUIRE(h.wait_for([&] { return h.in_state(d, DeliveryState::sent); }));
+  CHECK(h.last(d)->attempt == 7);
+}
