@@ -263,6 +263,7 @@ void read_event_type(Reader& r, const std::string& name, const YAML::Node& key, 
   t.template_name = name;
   t.line = key.Mark().line + 1;
   if (!valid_name(name)) r.problem(key, at + ": an event type name uses letters, digits, - and _");
+  if (name == "digest") r.problem(key, at + ": `digest` is the pre-market digest's own type (its template is digest.<channel>); name this type otherwise");
   if (n.IsNull()) return;
   if (!r.is_map(n, at)) return;
   r.only_keys(n, at, {"audience", "channels", "priority", "digest", "symbol_required", "marketing", "template"});

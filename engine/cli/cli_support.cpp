@@ -1,5 +1,7 @@
 #include "engine/cli/cli_support.h"
 
+#include "engine/logging/logging.h"
+
 #include "engine/core/json_fields.h"
 #include "engine/net/http_client.h"
 
@@ -105,6 +107,16 @@ std::optional<std::string> read_input(const std::string& file) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+void configure_logging(const GlobalOptions& g, const Config* config) {
+  logging::LogOptions options;
+  options.level = g.log_level;
+  if (g.log_format == "json") options.format = LogFormat::json;
+  else if (g.log_format.empty() && config) options.format = config->logging.format;
+  if (config) options.mask_personal_data = config->privacy.mask_personal_data;
+  // main() checked the level and the format; nothing else can fail here.
+  if (auto r = logging::configure_logging(options); !r) report_error(r.error().message);
 }
 
 }  // namespace sunbeam::cli

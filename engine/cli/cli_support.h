@@ -51,6 +51,11 @@ void print_api_json(const ApiAnswer& answer);
 // A path segment of a URL, percent-encoded (an event id may hold ':').
 std::string url_segment(std::string_view text);
 
+// Installs the process's logger (engine/logging): --log-level, --log-format,
+// and once a config is loaded, its logging.format and privacy switch (personal
+// data masked unless privacy.mask_personal_data is false).
+void configure_logging(const GlobalOptions& g, const Config* config = nullptr);
+
 // Reads a whole file, or stdin for "-".
 std::optional<std::string> read_input(const std::string& file);
 

@@ -65,12 +65,9 @@ int demo(const GlobalOptions& g, const DemoOptions& o) {
     std::cerr << "sunbeam: note: " << path.string() << " names a real Kafka (" << config->kafka.brokers
               << "); the demo uses it as configured\n";
 
-  // Each demo starts from an empty embedded Kafka, so its outbox and its
-  // dispatch ledger start empty too (the ledger would skip "already sent" ids).
-  for (const char* suffix : {"", "-wal", "-shm"}) {
-    std::error_code ec;
-    fs::remove(dispatch_store_path(*config).string() + suffix, ec);
-  }
+  configure_logging(g, &*config);
+  // Each demo starts from an empty embedded Kafka (the engine then forgets its
+  // local state too), so its outbox starts empty as well.
   std::vector<fs::path> outboxes;
   for (const auto& c : config->connectors)
     if (c.kind == "outbox") {
@@ -127,7 +124,8 @@ int demo(const GlobalOptions& g, const DemoOptions& o) {
   (*engine)->stop();
 
   std::cout << "\n\"digest\" deliveries wait for the pre-market digest; \"deferred\" ones wait out the "
-               "subscriber's quiet hours (sent by the next `sunbeam run`); \"suppressed\" ones were refused "
+               "subscriber's quiet hours (the embedded Kafka ends with the demo, and they with it; on a real cluster "
+               "`sunbeam run` sends them when the window ends); \"suppressed\" ones were refused "
                "(opt-out, entitlement, no address, daily cap): `sunbeam status` shows the reasons.\n";
   for (const auto& outbox : outboxes) std::cout << "outbox: " << fs::absolute(outbox).lexically_normal().string() << "\n";
   if (!settled) {

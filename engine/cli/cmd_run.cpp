@@ -21,6 +21,7 @@ int run(const GlobalOptions& g, const RunOptions& o) {
   }
   auto config = load_config_or_report(config_path(g));
   if (!config) return exit_user_error;
+  configure_logging(g, &*config);
 
   // Block the stop signals in every thread the engine starts, and wait for
   // them here: no async-signal-safety puzzles in handlers.

@@ -19,6 +19,7 @@ inline constexpr int exit_usage = 2;
 struct GlobalOptions {
   std::optional<std::filesystem::path> config;  // --config; else $SUNBEAM_CONFIG; else ./sunbeam.yaml
   std::string log_level = "info";
+  std::string log_format;  // --log-format text|json; empty: logging.format from the config, else text
 };
 
 struct DemoOptions { int timeout_seconds = 90; };

@@ -1,10 +1,9 @@
 // sunbeam: one binary, one subcommand per job (SPEC §1). main only parses
 // the command line and calls the command; the commands live in cmd_*.cpp.
+#include "engine/cli/cli_support.h"
 #include "engine/cli/commands.h"
 
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include <iostream>
 
@@ -42,6 +41,8 @@ int main(int argc, char** argv) {
   app.add_option("--config", config, "configuration file (default: $SUNBEAM_CONFIG, else ./sunbeam.yaml)");
   app.add_option("--log-level", g.log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_option("--log-format", g.log_format, "text or json (default: logging.format from the config, else text)")
+      ->check(CLI::IsMember({"text", "json"}));
 
   DemoOptions demo_o;
   auto* demo_cmd = app.add_subcommand("demo", "the quickstart: every role on the embedded Kafka with the sample config");
@@ -126,9 +127,8 @@ int main(int argc, char** argv) {
   if (!config.empty()) g.config = config;
 
   // Logs go to stderr, so stdout carries only what a command prints for people and scripts.
-  spdlog::set_default_logger(spdlog::stderr_color_mt("sunbeam"));
-  spdlog::set_level(spdlog::level::from_str(g.log_level));
-  if (demo_cmd->parsed() && app.get_option("--log-level")->count() == 0) spdlog::set_level(spdlog::level::warn);
+  if (demo_cmd->parsed() && app.get_option("--log-level")->count() == 0) g.log_level = "warn";
+  configure_logging(g);  // again with the config's switches by the commands that load one
 
   try {
     if (demo_cmd->parsed()) return demo(g, demo_o);

@@ -65,6 +65,13 @@ json::object to_json(const Delivery& d) {
 
 std::string serialize(const Delivery& d) { return json::serialize(to_json(d)); }
 
+json::object template_vars(const Delivery& d) {
+  json::object vars = d.data;
+  vars["event"] = json::object{{"id", d.event_id}, {"type", d.event_type}, {"symbol", d.symbol}, {"occurred_at", d.occurred_at}};
+  vars["subscriber"] = json::object{{"name", d.recipient.name}, {"account", d.account}, {"tier", d.tier}};
+  return vars;
+}
+
 Result<Delivery> parse_delivery(std::string_view text) {
   auto parsed = parse_object(text, "malformed_delivery", "a delivery record");
   if (!parsed) return parsed.error();

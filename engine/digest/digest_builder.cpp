@@ -16,14 +16,6 @@ std::string digest_event_id(std::string_view date) {
   return id;
 }
 
-boost::json::object template_vars(const Delivery& d) {
-  json::object vars = d.data;
-  vars["event"] =
-      json::object{{"id", d.event_id}, {"type", d.event_type}, {"symbol", d.symbol}, {"occurred_at", d.occurred_at}};
-  vars["subscriber"] = json::object{{"name", d.recipient.name}, {"account", d.account}, {"tier", d.tier}};
-  return vars;
-}
-
 DigestBuilder::DigestBuilder(const Config& config, const TemplateSet& templates, const DigestSchedule& schedule)
     : config_(config), templates_(templates), schedule_(schedule) {}
 

@@ -66,8 +66,5 @@ class DigestBuilder {
   const DigestSchedule& schedule_;
 };
 
-// The variables dispatch gives a template (engine/dispatch/delivery_renderer.cpp,
-// docs/templates.md "Variables"): the event's data, `event` and `subscriber`.
-boost::json::object template_vars(const Delivery& d);
 
 }  // namespace sunbeam

@@ -1,20 +1,6 @@
 #include "engine/dispatch/dispatch_role.h"
 
 namespace sunbeam {
-namespace {
-
-// The variables a template sees: the event's data (per-account data merged),
-// plus `event` and `subscriber` (docs/templates.md).
-boost::json::object template_vars(const Delivery& d) {
-  boost::json::object vars = d.data;
-  vars["event"] = boost::json::object{
-      {"id", d.event_id}, {"type", d.event_type}, {"symbol", d.symbol}, {"occurred_at", d.occurred_at}};
-  vars["subscriber"] = boost::json::object{{"name", d.recipient.name}, {"account", d.account}, {"tier", d.tier}};
-  return vars;
-}
-
-}  // namespace
-
 DeliveryRenderer::DeliveryRenderer(const Config& config, const TemplateSet& templates)
     : config_(config), templates_(templates) {}
 

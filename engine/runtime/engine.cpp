@@ -54,10 +54,26 @@ struct Engine::Parts {
 
 namespace {
 
+// The embedded cluster lives and dies with the process, so the local state
+// kept beside a Kafka (dispatch's ledger and deferrals, the status index's
+// offsets, the digest's items) describes one that is gone: start afresh.
+void forget_local_state(const Config& config) {
+  std::error_code ec;
+  const std::string prefix = config.kafka.instance_id + "-";
+  for (const auto& entry : std::filesystem::directory_iterator(config.storage, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with(prefix) && name.find(".sqlite") != std::string::npos) {
+      std::filesystem::remove(entry.path(), ec);
+      spdlog::debug("embedded kafka: removed {} (state of an earlier embedded cluster)", entry.path().string());
+    }
+  }
+}
+
 Result<void> prepare_kafka(Engine::Parts& p) {
   p.topics = kafka::Topics::from(p.config);
   p.settings.overrides = p.config.kafka.client_overrides;
   if (p.config.kafka.embedded()) {
+    forget_local_state(p.config);
     auto cluster = kafka::EmbeddedCluster::start();
     if (!cluster) return cluster.error();
     p.embedded = std::move(*cluster);

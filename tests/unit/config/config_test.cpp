@@ -173,3 +173,47 @@ TEST_CASE("an unreadable file is one clear problem") {
   REQUIRE(load.problems.size() == 1);
   CHECK(load.problems[0].to_string() == "/no/such/sunbeam.yaml: cannot read the configuration file");
 }
+
+TEST_CASE("operations settings: tokens, drain, privacy, logging; `digest` is not a name for an event type") {
+  TempConfig ok(good + R"(api:
+  listen: "127.0.0.1:8080"
+  max_pending_events: 500
+  tokens:
+    - { name: desk, role: publisher, sha256: 8d969eef6ecad3c29a3a629280e686cf0c3f5d5a86aff3ca12020c923adc6c92 }
+dispatch: { drain_timeout: 45s }
+privacy: { mask_personal_data: false }
+logging: { format: json }
+)");
+  auto load = ok.load();
+  INFO(all(load.problems));
+  REQUIRE(load.config);
+  CHECK(load.config->api.max_pending_events == 500);
+  CHECK(load.config->api.tokens.size() == 1);
+  CHECK(load.config->dispatch.drain_timeout == std::chrono::seconds(45));
+  CHECK_FALSE(load.config->privacy.mask_personal_data);
+  CHECK(load.config->logging.format == LogFormat::json);
+
+  TempConfig bad(R"(kafka:
+  brokers: embedded
+tiers: [basic]
+event_types:
+  digest:
+    audience: all
+    channels: { basic: [sms] }
+templates: templates
+connectors:
+  - { name: outbox, kind: outbox, dir: out }
+routing:
+  sms: outbox
+privacy: { mask_personal_data: maybe }
+logging: { format: xml }
+directory:
+  subscribers: subscribers.csv
+)");
+  auto refused = bad.load();
+  INFO(all(refused.problems));
+  CHECK_FALSE(refused.config);
+  CHECK(mentions(refused.problems, 5, "pre-market digest"));
+  CHECK(mentions(refused.problems, 13, "true or false"));
+  CHECK(mentions(refused.problems, 14, "not a format"));
+}
