@@ -45,6 +45,7 @@ struct Route {
 
 std::vector<std::string> split_pattern(const std::string& pattern) {
   std::vector<std::string> out;
+  if (pattern == "/") return out;  // the root has no segment, as Boost.URL sees "/"
   std::size_t start = 1;
   while (start <= pattern.size()) {
     auto end = pattern.find('/', start);

@@ -63,7 +63,9 @@ TEST_CASE("routes with decoded path and query parameters; 404 and 405 as JSON") 
     respond({200, "text/plain", r.path_params["id"] + "|" + r.query_params["since"], {}});
   });
   s.server.route("POST", "/v1/events", [](HttpRequest r, HttpResponder respond) { respond({202, "application/json", r.body, {}}); });
+  s.server.route("GET", "/", [](HttpRequest, HttpResponder respond) { respond({200, "text/html", "<p>root</p>", {}}); });
   s.start();
+  CHECK(call("GET", s.url("/")).body == "<p>root</p>");
   auto got = call("GET", s.url("/v1/events/a%20b%3Ac?since=2026-11-25T08%3A00%3A00%2B08%3A00"));
   CHECK(got.status == 200);
   CHECK(got.body == "a b:c|2026-11-25T08:00:00+08:00");
