@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
+#include <string_view>
 #include <set>
 #include <vector>
 
@@ -22,5 +24,8 @@ struct CalendarLoad {
 };
 
 CalendarLoad load_trading_calendar(const std::filesystem::path& file);
+
+// "2026-11-25" -> that day; nullopt unless a real YYYY-MM-DD date.
+std::optional<std::chrono::sys_days> parse_date(std::string_view text);
 
 }  // namespace sunbeam

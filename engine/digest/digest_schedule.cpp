@@ -1,5 +1,7 @@
 #include "engine/digest/digest_schedule.h"
 
+#include "config/calendar.h"
+
 #include <date/tz.h>
 
 #include <cstdio>
@@ -20,20 +22,7 @@ std::optional<int> parse_minute(std::string_view s) {
 
 }  // namespace
 
-std::optional<Day> parse_day(std::string_view s) {
-  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
-  int parts[3] = {0, 0, 0};
-  const std::size_t starts[3] = {0, 5, 8}, lengths[3] = {4, 2, 2};
-  for (int i = 0; i < 3; ++i)
-    for (std::size_t k = starts[i]; k < starts[i] + lengths[i]; ++k) {
-      if (s[k] < '0' || s[k] > '9') return std::nullopt;
-      parts[i] = parts[i] * 10 + (s[k] - '0');
-    }
-  const std::chrono::year_month_day ymd{std::chrono::year{parts[0]}, std::chrono::month{unsigned(parts[1])},
-                                        std::chrono::day{unsigned(parts[2])}};
-  if (!ymd.ok()) return std::nullopt;
-  return Day{ymd};
-}
+std::optional<Day> parse_day(std::string_view s) { return parse_date(s); }
 
 std::string format_day(Day day) {
   const std::chrono::year_month_day ymd{day};

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import harness  # noqa: E402
-from harness import Engine, Gateway, run_tests, sms_http_connectors, workdir  # noqa: E402
+from harness import Engine, Gateway, run_tests, sms_http_connectors, wait, workdir  # noqa: E402
 
 try:
     from selenium import webdriver
@@ -87,16 +87,6 @@ def wait_for(driver, condition, what, timeout=20):
                              ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(condition)
     except TimeoutException:
         raise AssertionError(f"not within {timeout} s: {what}") from None
-
-
-def wait_until(condition, what, timeout=20):
-    """condition() until true, outside the browser, at most `timeout` s."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"not within {timeout} s: {what}")
 
 
 def visible_text(driver, css):
@@ -216,8 +206,8 @@ def scenario(engine, gateway, driver, tokens):
             assert button.text == action, f"the sms connector's button says {button.text!r}, not {action}"
             button.click()
             wait_for(driver, lambda d: connector_state(d, "sms") == shown, f"the sms connector shown {shown}")
-            wait_until(lambda: api_connector(engine, "sms")["suspended"] == suspended,
-                       f"the API says sms suspended={suspended}")
+            wait(f"the API says sms suspended={suspended}",
+                 lambda: api_connector(engine, "sms")["suspended"] == suspended, timeout=20, step=0.25)
             # And it stays so after the next refresh.
             before = visible_text(driver, "#updated")
             wait_for(driver, lambda d: visible_text(d, "#updated") != before, "the next refresh", 10)

@@ -355,6 +355,18 @@ class Engine:
             self.log.close()
 
 
+def wait(what, check, timeout=60, step=0.2):
+    """check() until it returns something truthy (returned), at most `timeout`
+    seconds; else an AssertionError naming `what`."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def workdir(name):
     base = os.environ.get("SUNBEAM_TEST_TMP") or tempfile.gettempdir()
     path = os.path.join(base, f"sunbeam-{name}-{uuid.uuid4().hex[:6]}")
@@ -463,6 +475,13 @@ class Gateway:
             return []
         with open(self.record, encoding="utf-8") as f:
             return [json.loads(line) for line in f if line.strip()]
+
+    def tally(self, expected):
+        """What the gateway accepted against the delivery ids `expected`:
+        (ids accepted at least once, missing, extra, duplicate sends)."""
+        got = Counter(m["id"] for m in self.accepted())
+        return (set(got) & expected, expected - set(got), set(got) - expected,
+                sum(n - 1 for n in got.values() if n > 1))
 
     def stop(self):
         stop_process(self.proc)

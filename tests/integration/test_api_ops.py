@@ -14,16 +14,6 @@ import harness as h
 TOKENS = {"publisher": "desk-7f3a9c", "operator": "ops-21b6e0", "viewer": "dash-5d18aa"}
 
 
-def wait(what, check, timeout=60, step=0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def sms_ids(engine, event):
     return h.expected_ids(engine, event)
 
@@ -93,7 +83,7 @@ def test_failures_and_replay(engine, gw):
     status, started = engine.request("POST", "/v1/replays", json.dumps({"selector": selector}))
     assert status == 202 and started["matched"] == len(ids), (status, started)
     rid = started["replay_id"]
-    progress = wait("the replay to finish",
+    progress = h.wait("the replay to finish",
                     lambda: (lambda s, b: b if s == 200 and b["done"] else None)(*engine.request("GET", f"/v1/replays/{rid}")),
                     timeout=120)
     assert progress["sent"] == len(ids) and progress["failed"] == 0, progress
@@ -120,7 +110,7 @@ def connector(engine, name):
 def test_suspend_cancel_resume(engine, gw):
     status, c = engine.request("POST", "/v1/connectors/sms/suspend")
     assert status == 200 and c["suspended"], (status, c)
-    wait("the suspension to apply", lambda: connector(engine, "sms")["suspended"])
+    h.wait("the suspension to apply", lambda: connector(engine, "sms")["suspended"])
     status, _ = engine.request("POST", "/v1/connectors/nonesuch/suspend")
     assert status == 404
 
@@ -130,7 +120,7 @@ def test_suspend_cancel_resume(engine, gw):
     held_ids, mistake_ids = sms_ids(engine, held), sms_ids(engine, mistake)
     status, body = engine.publish([held, mistake])
     assert status == 202, body
-    wait("both to be queued", lambda: connector(engine, "sms")["queued"] >= len(held_ids) + len(mistake_ids))
+    h.wait("both to be queued", lambda: connector(engine, "sms")["queued"] >= len(held_ids) + len(mistake_ids))
     time.sleep(1)
     assert len(gw.accepted()) == before, "a suspended connector sent"
 
@@ -159,21 +149,21 @@ def test_digest_request(engine, gw):
                 "occurred_at": "2026-11-25T08:00:00+08:00", "data": {"title": "跟踪", "name": "贵州茅台"}}
     status, body = engine.publish([followup])
     assert status == 202, body
-    held = wait("the follow-up to be held for the digest",
+    held = h.wait("the follow-up to be held for the digest",
                 lambda: (lambda s: s if s and s["at_rest"] else None)(engine.status(followup["id"])))
     assert held["totals"]["digest"] > 0, held["totals"]
     status, body = engine.request("POST", "/v1/digests", json.dumps({"date": "2026-11-25"}))
     assert status == 202 and body == {"date": "2026-11-25", "requested": True}, (status, body)
     status, body = engine.request("POST", "/v1/digests", json.dumps({"date": "25/11/2026"}))
     assert status == 400 and body["error"]["field"] == "date", body
-    run = wait("the digest run", lambda: (lambda s, b: b if s == 200 else None)(
+    run = h.wait("the digest run", lambda: (lambda s, b: b if s == 200 else None)(
         *engine.request("GET", "/v1/digests/2026-11-25", token=TOKENS["viewer"])), timeout=60)
     assert run["trigger"] == "now" and run["state"] == "sent", run
     assert run["items"] == held["totals"]["digest"] and run["messages"] > 0, (run, held["totals"])
     # The digests go out through dispatch like any delivery, and each item ends as its digest did.
-    wait("the digests to be sent", lambda: (lambda s: s and s["totals"]["sent"] == run["messages"])(
+    h.wait("the digests to be sent", lambda: (lambda s: s and s["totals"]["sent"] == run["messages"])(
         engine.status("digest:2026-11-25")), timeout=60)
-    items = wait("the items to be recorded", lambda: (lambda s: s if s and s["totals"]["digest"] == 0 else None)(
+    items = h.wait("the items to be recorded", lambda: (lambda s: s if s and s["totals"]["digest"] == 0 else None)(
         engine.status(followup["id"])), timeout=60)
     assert items["totals"]["sent"] == run["items"], items["totals"]
 

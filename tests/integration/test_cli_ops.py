@@ -36,16 +36,6 @@ def cli(*args, token="operator", stdin=None, timeout=180):
     return p.returncode, p.stdout, p.stderr
 
 
-def wait(what, check, timeout=60, step=0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def notice(event_id, title):
     return {"id": event_id, "type": "notice", "occurred_at": "2026-11-25T08:00:00+08:00", "data": {"title": title}}
 
@@ -227,7 +217,7 @@ def test_replay_bar_on_a_terminal(engine, gw, failed):
         r = tmux(socket, "new-session", "-d", "-x", "100", "-y", "20", "-s", "replay", command)
         assert r.returncode == 0, r.stderr
         capture = lambda: tmux(socket, "capture-pane", "-p", "-t", "replay").stdout
-        wait("the question", lambda: "[y/N]" in capture(), timeout=30)
+        h.wait("the question", lambda: "[y/N]" in capture(), timeout=30)
         assert f"Re-queue {len(failed[b])} deliveries? [y/N]" in capture(), capture()
         tmux(socket, "send-keys", "-t", "replay", "y", "Enter")
         seen = set()
@@ -235,7 +225,7 @@ def test_replay_bar_on_a_terminal(engine, gw, failed):
             screen = capture()
             seen.update(re.findall(r"\[[#.]+\] \d+/\d+ sent \d+ failed \d+", screen))
             return screen if re.search(r"(?m)^exit \d+$", screen) else None
-        screen = wait("the replay under tmux to end", finished, timeout=180, step=0.1)
+        screen = h.wait("the replay under tmux to end", finished, timeout=180, step=0.1)
     finally:
         tmux(socket, "kill-server")
         gw.mode(latency_ms=0)
@@ -264,11 +254,11 @@ def test_connectors(engine, gw):
 
     code, out, err = cli("connectors", "suspend", "sms", "--api", engine.api)
     assert code == 0 and out.strip().startswith("connector sms: suspended"), (code, out, err)
-    wait("the suspension to show", lambda: connector_row(engine, "sms")["state"] == "suspended")
+    h.wait("the suspension to show", lambda: connector_row(engine, "sms")["state"] == "suspended")
     held = notice("cli-held", "停牌公告")
     ids = h.expected_ids(engine, held)
     publish(engine, held)
-    wait("the SMS to queue", lambda: int(connector_row(engine, "sms")["queued"]) >= len(ids), timeout=60)
+    h.wait("the SMS to queue", lambda: int(connector_row(engine, "sms")["queued"]) >= len(ids), timeout=60)
     time.sleep(1)
     assert gateway_ids(gw, ids) == [], "a suspended connector sent"
 
@@ -299,7 +289,7 @@ def test_cancel(engine, gw):
     ids = h.expected_ids(engine, slow)
     try:
         publish(engine, slow)
-        wait("the first SMS at the gateway", lambda: gateway_ids(gw, ids), timeout=60, step=0.05)
+        h.wait("the first SMS at the gateway", lambda: gateway_ids(gw, ids), timeout=60, step=0.05)
         code, out, err = cli("cancel", slow["id"], "--yes", "--api", engine.api)
     finally:
         gw.mode(latency_ms=0)
@@ -325,7 +315,7 @@ def test_digest_now(engine, gw):
     date = "2026-11-25"
     publish(engine, {"id": "cli-digest-item", "type": "stock_pick_followup", "symbol": "600519.SH",
                      "occurred_at": "2026-11-24T16:00:00+08:00", "data": {"title": "跟踪"}})
-    wait("the item held for the digest", lambda: (engine.status("cli-digest-item") or {}).get("totals", {}).get("digest"))
+    h.wait("the item held for the digest", lambda: (engine.status("cli-digest-item") or {}).get("totals", {}).get("digest"))
     code, out, err = cli("digest", "--now", "--date", date, "--wait", "60", "--api", engine.api)
     assert code == 0, (code, out, err)
     status, run = engine.request("GET", f"/v1/digests/{date}")

@@ -5,7 +5,6 @@ the sends in flight at each kill (the connector's concurrency): dispatch's
 ledger skips what the gateway already accepted. Prints the figures."""
 import sys
 import time
-from collections import Counter
 
 import harness as h
 
@@ -41,12 +40,9 @@ def main():
             engine.start()
         engine.wait_settled([event["id"]], timeout=600)
         elapsed = time.time() - started
-        got = Counter(m["id"] for m in gw.accepted())
-        missing = expected - set(got)
-        extra = set(got) - expected
-        duplicates = sum(n - 1 for n in got.values() if n > 1)
+        accepted, missing, extra, duplicates = gw.tally(expected)
         bound = CONCURRENCY * KILLS
-        print(f"  {len(expected)} SMS expected, {len(set(got) & expected)} accepted, missing {len(missing)}, "
+        print(f"  {len(expected)} SMS expected, {len(accepted)} accepted, missing {len(missing)}, "
               f"duplicates {duplicates} (bound {bound} = {CONCURRENCY} in flight x {KILLS} kills), {elapsed:.0f} s")
         if missing:
             failures.append(f"lost {len(missing)} SMS")

@@ -3,13 +3,10 @@ once (the API refuses new events while sends still drain), the sends in
 flight finish within dispatch.drain_timeout, the process exits 0, and after a
 restart every SMS has reached the gateway exactly once: the drain recorded
 what was sent, and what was only queued was read again from Kafka."""
-import json
-import os
 import signal
 import sys
 import time
 import urllib.error
-from collections import Counter
 
 import harness as h
 
@@ -68,10 +65,8 @@ def main():
         gw.mode(latency_ms=0)  # the rest need not crawl
         engine.start()
         engine.wait_settled([event["id"]], timeout=300)
-        got = Counter(m["id"] for m in gw.accepted())
-        missing = expected - set(got)
-        duplicates = sum(n - 1 for n in got.values() if n > 1)
-        print(f"  after the restart: {len(set(got) & expected)} of {len(expected)} accepted once or more, "
+        accepted, missing, _, duplicates = gw.tally(expected)
+        print(f"  after the restart: {len(accepted)} of {len(expected)} accepted once or more, "
               f"missing {len(missing)}, duplicates {duplicates}")
         if missing:
             failures.append(f"lost {len(missing)} SMS across SIGTERM")
