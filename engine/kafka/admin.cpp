@@ -49,6 +49,14 @@ Result<void> ensure_topics(const ClientSettings& settings, const std::vector<Top
   return {};
 }
 
+Result<void> ping(rd_kafka_t* client, std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  const auto err = rd_kafka_metadata(client, 0, nullptr, &md, int(timeout.count()));
+  if (err) return make_error("kafka_unreachable", std::string("Kafka does not answer: ") + rd_kafka_err2str(err));
+  rd_kafka_metadata_destroy(md);
+  return {};
+}
+
 Result<int> partition_count(rd_kafka_t* client, const std::string& topic, std::chrono::milliseconds timeout) {
   rd_kafka_topic_t* handle = rd_kafka_topic_new(client, topic.c_str(), nullptr);
   const rd_kafka_metadata_t* md = nullptr;

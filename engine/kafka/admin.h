@@ -23,6 +23,10 @@ struct TopicSpec {
 Result<void> ensure_topics(const ClientSettings& settings, const std::vector<TopicSpec>& topics,
                            std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
+// Whether the cluster answers now: a metadata request (brokers only) within
+// `timeout`, through an existing client (any thread; librdkafka is thread-safe).
+Result<void> ping(rd_kafka_t* client, std::chrono::milliseconds timeout);
+
 // Partition count of `topic` from cluster metadata.
 Result<int> partition_count(rd_kafka_t* client, const std::string& topic,
                             std::chrono::milliseconds timeout = std::chrono::seconds(10));

@@ -20,6 +20,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 namespace sunbeam {
 
 // Everything the engine owns, declared in start order (destroyed in reverse).
@@ -46,10 +51,24 @@ struct Engine::Parts {
   OrdersInForce orders;
   std::unique_ptr<HttpServer> http;
   std::unique_ptr<ApiRoutes> routes;
+  // /readyz asks Kafka through this (every few seconds, off the HTTP thread).
+  std::atomic<bool> kafka_reachable{true};
+  std::mutex probe_mutex;
+  std::condition_variable probe_wake;
+  std::thread kafka_probe;
   std::uint16_t http_port = 0;
   bool stopped = false;
 
   explicit Parts(const Config& c) : config(c) {}
+  ~Parts() { stop_probe(); }  // also when start() fails half-way
+  void stop_probe() {
+    {
+      std::lock_guard lock(probe_mutex);
+      stopped = true;
+    }
+    probe_wake.notify_all();
+    if (kafka_probe.joinable()) kafka_probe.join();
+  }
 };
 
 namespace {
@@ -154,6 +173,23 @@ void add_lag_metrics(Engine::Parts& p) {
   });
 }
 
+// Readiness says whether Kafka answers now, not only at start: a metadata
+// request through ingest's producer every 5 s on a thread of its own.
+void start_kafka_probe(Engine::Parts& p) {
+  p.kafka_probe = std::thread([&p] {
+    std::unique_lock lock(p.probe_mutex);
+    while (!p.stopped) {
+      lock.unlock();
+      auto r = kafka::ping(p.ingest_producer->handle(), std::chrono::seconds(2));
+      if (!r && p.kafka_reachable) spdlog::warn("kafka: {}; /readyz answers 503 until it does", r.error().message);
+      if (r && !p.kafka_reachable) spdlog::info("kafka: answering again");
+      p.kafka_reachable = bool(r);
+      lock.lock();
+      p.probe_wake.wait_for(lock, std::chrono::seconds(5), [&p] { return p.stopped; });
+    }
+  });
+}
+
 Result<void> start_http(Engine::Parts& p, const EngineOptions& options) {
   HttpServerOptions http;
   http.listen = options.listen.value_or(p.config.api.listen);
@@ -172,6 +208,7 @@ Result<void> start_http(Engine::Parts& p, const EngineOptions& options) {
   ctx.orders = &p.orders;
   ctx.metrics = &p.metrics;
   ctx.not_ready = [&p]() -> std::optional<std::string> {
+    if (!p.kafka_reachable) return "Kafka does not answer (" + p.settings.bootstrap + ")";
     if (p.status && !p.status->caught_up()) return "the status index is catching up with the status topic";
     return std::nullopt;
   };
@@ -260,6 +297,7 @@ Result<std::unique_ptr<Engine>> Engine::start(const Config& config, EngineOption
   if (p.digest)
     if (auto r = p.digest->start(); !r) return r.error();
   add_lag_metrics(p);
+  if (p.ingest_producer) start_kafka_probe(p);
   // Every process serves /healthz, /readyz and /metrics; the API's routes
   // only where their part of the engine runs.
   if (auto r = start_http(p, options); !r) return r.error();
@@ -273,7 +311,7 @@ Engine::~Engine() { stop(); }
 void Engine::stop() {
   Parts& p = *parts_;
   if (p.stopped) return;
-  p.stopped = true;
+  p.stop_probe();  // sets `stopped`
   if (p.http) p.http->stop();                   // intake first
   if (p.routes) p.routes->stop();               // answers still waiting
   if (p.fanout) p.fanout->stop();               // aborts an open transaction: redone on restart

@@ -1,5 +1,6 @@
 // The Kafka plumbing against librdkafka's in-process mock cluster: real
 // clients, real protocol, no broker to start.
+#include "engine/kafka/admin.h"
 #include "engine/kafka/consumer.h"
 #include "engine/kafka/embedded_cluster.h"
 #include "engine/kafka/producer.h"
@@ -223,4 +224,22 @@ TEST_CASE("lag over partitions: caught up is 0, new records count before they ar
   lag = (*consumer)->lag();
   CHECK(total(lag) == 4);
   for (const auto& p : lag) CHECK(p.lag == p.high_watermark - p.position);
+}
+
+TEST_CASE("ping: a reachable cluster answers; an address where nothing listens does not, within the time given") {
+  auto cluster = EmbeddedCluster::start();
+  REQUIRE(cluster);
+  ClientSettings reachable;
+  reachable.bootstrap = (*cluster)->bootstrap();
+  auto up = Producer::create(reachable, "ping-up", Producer::Mode::idempotent);
+  REQUIRE(up);
+  CHECK(ping((*up)->handle(), 5s).has_value());
+
+  ClientSettings nowhere;
+  nowhere.bootstrap = "127.0.0.1:1";
+  auto down = Producer::create(nowhere, "ping-down", Producer::Mode::idempotent);
+  REQUIRE(down);
+  auto r = ping((*down)->handle(), 500ms);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == "kafka_unreachable");
 }
