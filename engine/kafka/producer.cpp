@@ -66,7 +66,13 @@ Producer::Producer(rd_kafka_t* rk) : rk_(rk), poller_([this] { poll_loop(); }) {
 Producer::~Producer() {
   if (rd_kafka_outq_len(rk_) > 0) {
     const auto err = rd_kafka_flush(rk_, 10000);
-    if (err) spdlog::warn("kafka producer {}: {} records not acknowledged at close", rd_kafka_name(rk_), rd_kafka_outq_len(rk_));
+    if (err) {
+      spdlog::warn("kafka producer {}: {} records not acknowledged at close", rd_kafka_name(rk_), rd_kafka_outq_len(rk_));
+      // Fail them, so each delivery report still runs: its caller hears the
+      // record was not stored (and nothing it holds is leaked).
+      rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING);
+      rd_kafka_flush(rk_, 1000);
+    }
   }
   running_ = false;
   poller_.join();

@@ -73,7 +73,8 @@ Result<std::shared_ptr<SqliteDb>> SqliteDb::open(const std::filesystem::path& fi
   return out;
 }
 
-SqliteDb::~SqliteDb() { sqlite3_close(db_); }
+// close_v2: a statement someone still holds keeps the connection until it is finalized.
+SqliteDb::~SqliteDb() { sqlite3_close_v2(db_); }
 
 Result<void> SqliteDb::exec(const std::string& sql) {
   char* message = nullptr;

@@ -290,7 +290,7 @@ def main():
         status, body = engine.publish(events)
         assert status == 202, (status, body)
         engine.wait_settled(URGENT, timeout=120)
-        wait_until(lambda: (engine.status(DEFERRED) or {}).get("at_rest"), f"{DEFERRED} deferred whole", 120)
+        wait(f"{DEFERRED} deferred whole", lambda: (engine.status(DEFERRED) or {}).get("at_rest"), timeout=120, step=0.25)
         driver = browser()
         passed, failed = run_tests(scenario(engine, gateway, driver, tokens))
     except AssertionError as e:

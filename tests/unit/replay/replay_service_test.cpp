@@ -329,6 +329,7 @@ TEST_CASE("replays selected by event and time; a replay cut short is finished by
   h.replays = std::make_unique<ReplayService>(*h.view, *h.producer, h.topics, h.config, h.clock);
   REQUIRE(h.replays->resume());
   REQUIRE(eventually([&] { return h.replays->progress("r-cut-short")->queued == 2; }));
+  store->reset();  // its statements live on the view's database
   // A second restart finds nothing left to do.
   h.stop();
   h.start();
