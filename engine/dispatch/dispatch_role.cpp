@@ -45,6 +45,8 @@ struct DispatchRole::Lane {
   std::atomic<bool> suspended{false};       // an operator's order: send nothing, keep the queue
   std::uint64_t seen_cancel_generation = 0;  // the cancellations this queue was purged of
   std::atomic<std::uint64_t> sent{0}, failed{0};
+  metrics::Histogram* send_latency = nullptr;  // when metrics are attached
+  OutcomeCounters outcomes;
   std::thread thread;
 
   void push(Job job, const Config& config) {
@@ -103,12 +105,41 @@ void DispatchRole::attach_metrics(metrics::Registry& registry) {
   });
 }
 
+// The children every send touches, once the lanes exist.
+void DispatchRole::cache_metrics() {
+  if (send_latency_)
+    for (auto& [name, lane] : lanes_) lane->send_latency = &send_latency_->with({name});
+  if (publish_to_send_)
+    for (const auto& tier : config_.tiers)
+      for (Channel ch : all_channels) publish_to_send_by_group_.push_back(&publish_to_send_->with({tier, std::string(to_string(ch))}));
+}
+
+metrics::Histogram* DispatchRole::publish_to_send_for(const Delivery& d) {
+  if (!publish_to_send_) return nullptr;
+  const auto tier = config_.tier_index(d.tier);
+  if (tier && *tier * all_channels.size() + std::size_t(d.channel) < publish_to_send_by_group_.size())
+    return publish_to_send_by_group_[*tier * all_channels.size() + std::size_t(d.channel)];
+  return &publish_to_send_->with({d.tier, std::string(to_string(d.channel))});
+}
+
 void DispatchRole::count_outcome(const StatusRecord& r) {
   if (!outcomes_) return;
-  std::string outcome(to_string(r.state));
-  if (r.state == DeliveryState::deferred && r.reason.starts_with("retry")) outcome = "retried";
-  if (r.state == DeliveryState::suppressed) outcome = "capped";  // the only suppression dispatch makes
-  outcomes_->with({r.connector, outcome}).inc();
+  const bool retried = r.state == DeliveryState::deferred && r.reason.starts_with("retry");
+  const auto outcome_name = [&]() -> std::string {
+    if (retried) return "retried";
+    if (r.state == DeliveryState::suppressed) return "capped";  // the only suppression dispatch makes
+    return std::string(to_string(r.state));
+  };
+  OutcomeCounters* counters = r.connector.empty() ? &unrouted_outcomes_ : nullptr;
+  if (const auto it = lanes_.find(r.connector); it != lanes_.end()) counters = &it->second->outcomes;
+  if (!counters) return outcomes_->with({r.connector, outcome_name()}).inc();  // a connector no longer configured
+  auto& slot = counters->by_outcome[retried ? delivery_state_count : std::size_t(r.state)];
+  metrics::Counter* counter = slot.load(std::memory_order_relaxed);
+  if (!counter) {
+    counter = &outcomes_->with({r.connector, outcome_name()});  // the registry returns the same child to a racer
+    slot.store(counter, std::memory_order_relaxed);
+  }
+  counter->inc();
 }
 
 DispatchRole::Lane* DispatchRole::lane_for(Channel channel) const {
@@ -150,6 +181,7 @@ Result<void> DispatchRole::start() {
     routes_[ch] = lane;
     if (Connector* fb = connectors_.fallback_for(ch)) lane->fallback = lanes_.at(fb->name()).get();
   }
+  cache_metrics();
 
   auto consumer = kafka::Consumer::create(settings_, {config_.kafka.topic_prefix + "dispatch",
                                                       config_.kafka.instance_id + "-dispatch", true});
@@ -581,9 +613,8 @@ void DispatchRole::send(Lane& lane, Job job) {
 
 void DispatchRole::settle(Lane& lane, Job job, int parts, SendOutcome outcome) {
   const Delivery& d = job.delivery;
-  if (send_latency_)
-    send_latency_->with({lane.connector->name()})
-        .observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - job.handed_over).count());
+  if (lane.send_latency)
+    lane.send_latency->observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - job.handed_over).count());
   if (outcome.accepted()) {
     lane.breaker.on_success();
     const auto now_ms = unix_ms(clock_.now());
@@ -597,9 +628,8 @@ void DispatchRole::settle(Lane& lane, Job job, int parts, SendOutcome outcome) {
     r.gateway_message_id = std::move(outcome.gateway_message_id);
     r.parts = parts;
     r.cost_per_part = d.channel == Channel::sms ? lane.config.cost_per_part : 0;
-    if (publish_to_send_ && d.published_at_ms > 0)
-      publish_to_send_->with({d.tier, std::string(to_string(d.channel))})
-          .observe(double(std::max<std::int64_t>(0, now_ms - d.published_at_ms)) / 1000.0);
+    if (auto* h = publish_to_send_for(d); h && d.published_at_ms > 0)
+      h->observe(double(std::max<std::int64_t>(0, now_ms - d.published_at_ms)) / 1000.0);
     return finish(std::move(job), std::move(r));
   }
   if (outcome.retryable()) lane.breaker.on_failure();

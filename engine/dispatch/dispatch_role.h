@@ -39,6 +39,7 @@
 #include "engine/metrics/registry.h"
 #include "templates/template_set.h"
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -146,6 +147,14 @@ class DispatchRole {
   void produce_then(const std::string& topic, const std::string& key, std::string value, std::function<void()> then);
   StatusRecord record_for(const Job& job, DeliveryState state, std::string reason) const;
   void count_outcome(const StatusRecord& record);
+  // The outcome counters of one connector (or of none), looked up in the
+  // registry once each (its with() locks and allocates) and kept: index a
+  // DeliveryState, or delivery_state_count for a retry.
+  struct OutcomeCounters {
+    std::array<std::atomic<metrics::Counter*>, delivery_state_count + 1> by_outcome{};
+  };
+  void cache_metrics();
+  metrics::Histogram* publish_to_send_for(const Delivery& d);
   std::string time_zone_of(const Delivery& d) const;
   Lane* lane_for(Channel channel) const;
 
@@ -181,6 +190,8 @@ class DispatchRole {
   metrics::CounterFamily* outcomes_ = nullptr;        // {connector, outcome}
   metrics::HistogramFamily* send_latency_ = nullptr;  // {connector}
   metrics::HistogramFamily* publish_to_send_ = nullptr;  // {tier, channel}
+  OutcomeCounters unrouted_outcomes_;                    // decided before any connector
+  std::vector<metrics::Histogram*> publish_to_send_by_group_;  // [tier index * 2 + channel]
 };
 
 }  // namespace sunbeam
