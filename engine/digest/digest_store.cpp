@@ -1,5 +1,7 @@
 #include "engine/digest/digest_store.h"
 
+#include "engine/storage/digest_run_row.h"
+
 #include "engine/core/time_format.h"
 
 #include <spdlog/spdlog.h>
@@ -131,17 +133,7 @@ std::int64_t DigestStore::count_of(SqlStatement& s) {
 }
 
 Result<void> DigestStore::put_run(const DigestRun& run, bool recorded) {
-  return put_run_.reset()
-      .bind(1, run.date)
-      .bind(2, run.trigger)
-      .bind(3, run.state)
-      .bind(4, run.accounts)
-      .bind(5, run.messages)
-      .bind(6, run.items)
-      .bind(7, run.expired)
-      .bind(8, run.time_ms)
-      .bind(9, std::int64_t(recorded ? 1 : 0))
-      .run();
+  return bind_digest_run(put_run_.reset(), 1, run).bind(9, std::int64_t(recorded ? 1 : 0)).run();
 }
 
 Result<std::size_t> DigestStore::add(const std::vector<ItemToStore>& items) {
@@ -309,9 +301,7 @@ Result<void> DigestStore::record_run(const DigestRun& run) {
 namespace {
 
 StoredRun run_at(const SqlStatement& s) {
-  return StoredRun{DigestRun{s.text_at(0), s.text_at(1), s.text_at(2), s.int64_at(3), s.int64_at(4), s.int64_at(5),
-                             s.int64_at(6), s.int64_at(7)},
-                   s.int64_at(8) != 0};
+  return StoredRun{read_digest_run(s), s.int64_at(8) != 0};
 }
 
 }  // namespace

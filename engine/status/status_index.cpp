@@ -1,5 +1,7 @@
 #include "engine/status/status_index.h"
 
+#include "engine/storage/digest_run_row.h"
+
 #include <algorithm>
 #include <map>
 #include <tuple>
@@ -380,16 +382,7 @@ Result<void> StatusIndex::apply(const FanoutSummary& summary) {
 }
 
 Result<void> StatusIndex::apply(const DigestRun& run) {
-  return s_->put_digest_run.reset()
-      .bind(1, run.date)
-      .bind(2, run.trigger)
-      .bind(3, run.state)
-      .bind(4, run.accounts)
-      .bind(5, run.messages)
-      .bind(6, run.items)
-      .bind(7, run.expired)
-      .bind(8, run.time_ms)
-      .run();
+  return bind_digest_run(s_->put_digest_run.reset(), 1, run).run();
 }
 
 Result<void> StatusIndex::apply(const DeadLetter& letter) {
@@ -582,14 +575,6 @@ std::array<std::int64_t, delivery_state_count> StatusIndex::replay_states(const 
   return out;
 }
 
-namespace {
-
-DigestRun read_digest_run(const SqlStatement& q) {
-  return DigestRun{q.text_at(0),  q.text_at(1),  q.text_at(2),  q.int64_at(3),
-                   q.int64_at(4), q.int64_at(5), q.int64_at(6), q.int64_at(7)};
-}
-
-}  // namespace
 
 std::vector<DigestRun> StatusIndex::digest_runs(std::size_t limit) const {
   auto lock = reader_->lock();
