@@ -13,6 +13,7 @@
 #include "tests/unit/digest/digest_items.h"
 
 #include "tests/support/doctest_result.h"
+#include "tests/support/test_time.h"
 
 #include <doctest/doctest.h>
 
@@ -28,11 +29,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-SystemTime at(const char* rfc3339) {
-  auto t = parse_rfc3339_ms(rfc3339);
-  REQUIRE(t);
-  return SystemTime(std::chrono::milliseconds(*t));
-}
+using test::at;
 
 struct ReadDigest {
   std::string topic;

@@ -4,6 +4,7 @@
 #include "engine/core/time_format.h"
 
 #include "tests/support/doctest_result.h"
+#include "tests/support/test_time.h"
 
 #include <doctest/doctest.h>
 
@@ -11,11 +12,7 @@ using namespace sunbeam;
 
 namespace {
 
-SystemTime at(const char* rfc3339) {
-  auto t = parse_rfc3339_ms(rfc3339);
-  REQUIRE(t);
-  return SystemTime(std::chrono::milliseconds(*t));
-}
+using test::at;
 
 Day day(const char* text) {
   auto d = parse_day(text);

@@ -11,6 +11,7 @@
 #include "tests/support/test_config.h"
 
 #include "tests/support/doctest_result.h"
+#include "tests/support/test_time.h"
 
 #include <boost/json.hpp>
 #include <doctest/doctest.h>
@@ -26,11 +27,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-SystemTime at(const char* rfc3339) {
-  auto t = parse_rfc3339_ms(rfc3339);
-  REQUIRE(t);
-  return SystemTime(std::chrono::milliseconds(*t));
-}
+using test::at;
 
 // What the scripted gateway saw and how it answers.
 struct Script {

@@ -12,6 +12,7 @@
 #include "tests/support/test_config.h"
 
 #include "tests/support/doctest_result.h"
+#include "tests/support/test_time.h"
 
 #include <boost/json/serialize.hpp>
 #include <doctest/doctest.h>
@@ -28,11 +29,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-SystemTime at(const char* rfc3339) {
-  auto t = parse_rfc3339_ms(rfc3339);
-  REQUIRE(t);
-  return SystemTime(std::chrono::milliseconds(*t));
-}
+using test::at;
 
 bool eventually(const std::function<bool()>& done, std::chrono::seconds limit = 30s) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
