@@ -1,6 +1,7 @@
 #include "engine/api/api_json.h"
 
 #include "config/units.h"
+#include "engine/core/clock.h"
 #include "engine/core/time_format.h"
 
 #include <boost/json/parse.hpp>
@@ -22,6 +23,8 @@ HttpResponse error_response(unsigned status, std::string code, std::string messa
                                                                    {"message", std::move(message)},
                                                                    {"field", std::move(field)}}}});
 }
+
+std::int64_t now_ms() { return unix_ms(std::chrono::system_clock::now()); }
 
 HttpResponse unavailable(std::string code, std::string message) {
   auto r = error_response(503, std::move(code), std::move(message));

@@ -16,6 +16,8 @@ HttpResponse json_response(unsigned status, const boost::json::value& body);
 HttpResponse error_response(unsigned status, std::string code, std::string message, std::string field = {});
 // 503 with Retry-After: the engine cannot answer yet (loading, Kafka busy).
 HttpResponse unavailable(std::string code, std::string message);
+// Now, as Unix ms: when an order was given, where an age such as "2h" starts.
+std::int64_t now_ms();
 // The request body as a JSON object; an empty body is an empty object.
 Result<boost::json::object> json_body(const HttpRequest& request);
 // RFC 3339 ("2026-11-25T08:00:00+08:00") or an age before now ("30m", "2h",

@@ -107,7 +107,7 @@ void post_receipts(const ReceiptIntake& intake, const ReceiptSecrets& secrets, H
   pending->left = int(receipts->size());
   pending->total = int(receipts->size());
   pending->respond = std::move(respond);
-  const auto received = unix_ms(std::chrono::system_clock::now());
+  const auto received = now_ms();
   for (auto& receipt : *receipts) {
     ReceiptRecord record{name, std::move(receipt), received};
     const std::string key = record.receipt.reference.empty() ? record.receipt.gateway_message_id : record.receipt.reference;

@@ -26,8 +26,6 @@ using Shared = std::shared_ptr<ApiRoutes::Shared>;
 
 constexpr auto cancel_answer_within = 10s;
 
-std::int64_t now_ms() { return unix_ms(std::chrono::system_clock::now()); }
-
 // Sends `order`, then `then()` once Kafka has it; 503 if it cannot.
 void give_order(const Shared& shared, ControlRecord order, HttpResponder respond, std::function<void(HttpResponder)> then) {
   const ApiContext& ctx = shared->ctx;

@@ -48,7 +48,7 @@ Result<std::pair<FailureSelector, bool>> replay_request(const HttpRequest& req) 
     if (!d->is_bool()) return make_error("bad_request", "dry_run must be true or false", "dry_run");
     dry_run = d->get_bool();
   }
-  auto selector = parse_selector(fields, unix_ms(std::chrono::system_clock::now()));
+  auto selector = parse_selector(fields, now_ms());
   if (!selector) return selector.error();
   selector->all = all;
   return std::pair{std::move(*selector), dry_run};

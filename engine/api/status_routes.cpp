@@ -18,8 +18,6 @@ using Shared = std::shared_ptr<ApiRoutes::Shared>;
 constexpr std::size_t default_failures = 100, max_failures = 10000;
 constexpr std::size_t default_events = 50, max_events = 500;
 
-std::int64_t now_ms() { return unix_ms(std::chrono::system_clock::now()); }
-
 // ?limit=N within [1, max]; absent: `fallback`.
 Result<std::size_t> limit_param(const HttpRequest& req, std::size_t fallback, std::size_t max) {
   const auto it = req.query_params.find("limit");
