@@ -11,13 +11,15 @@ The floor (section `smtp_floor`) is Postfix's `smtp-source` sending the same num
 messages, of the size of sunbeam's e-mails, to the same sink over reused connections.
 """
 import contextlib
+import email.policy
+import email.utils
 import os
 import re
 import resource
-import shutil
 import socket
 import subprocess
 import time
+from email.message import EmailMessage
 
 from benchlib import BenchError, Figure, Section
 
@@ -28,6 +30,16 @@ SMTP_SOURCE = "/usr/sbin/smtp-source"
 _RECORD = re.compile(rb"sess=(\d+) quit=(\d+) mesg=(\d+)\r")
 _TAIL_BYTES = 256
 _POLL_SECONDS = 0.001
+
+# sunbeam's smtp connector keeps up to `concurrency` mails in flight, one connection each, reused
+# (connectors/smtp/smtp_connector.cpp: a TransferPool over libcurl multi); 4 is its default
+# (config/config.h), which the e-mail fan-out scenario keeps. The floor runs at the same count.
+CONNECTOR_CONCURRENCY = 4
+# Sessions at which smtp-source went fastest to this sink, on 2 cores (sweep of 1-64, see
+# bench/README.md): the floor's second figure, the best a bare client gets from the sink.
+FLOOR_BEST_CONCURRENCY = 16
+# About the size of one of sunbeam's e-mails in the fan-out (header, text and HTML parts).
+MESSAGE_BYTES = 3000
 
 
 class SmtpSink:
@@ -146,3 +158,94 @@ def start_smtp_sink(ctx, name="smtp-sink"):
             sink.close()
             _stop(proc)
     raise BenchError("smtp-sink could not bind a free port")
+
+
+def floor_message(size=MESSAGE_BYTES, delivery_id="bench-0000001"):
+    """A mail shaped like sunbeam's (connectors/smtp/mime_message.cpp): RFC 2047 UTF-8
+    subject, multipart/alternative with a "=_sunbeam_" boundary, quoted-printable text and
+    HTML parts, padded to about `size` bytes. Returned with LF line ends, as smtp-source -F
+    wants them (it appends CRLF to each line and dot-stuffs)."""
+    def build(paragraphs):
+        m = EmailMessage(policy=email.policy.SMTP)
+        m["Date"] = email.utils.formatdate(localtime=False, usegmt=True)
+        m["From"] = "Broker Alerts <alerts@broker.example>"
+        m["To"] = "client.0000001@clients.example"
+        m["Subject"] = "Synthèse du marché — clôture"
+        m["Message-ID"] = f"<{delivery_id}@broker.example>"
+        line = "Le CAC 40 termine en hausse de 0,8 % ; vos valeurs suivies : LVMH +1,2 %, TotalEnergies −0,4 %."
+        m.set_content("Bonjour,\n\n" + "\n".join([line] * paragraphs) + "\n", cte="quoted-printable")
+        m.add_alternative("<html><body><p>Bonjour,</p>" + "".join(f"<p>{line}</p>" for _ in range(paragraphs))
+                          + "</body></html>\n", subtype="html", cte="quoted-printable")
+        m.set_boundary("=_sunbeam_" + delivery_id)
+        return m.as_bytes().replace(b"\r\n", b"\n")
+    paragraphs = 1
+    while len(build(paragraphs + 1)) <= size:
+        paragraphs += 1
+    return build(paragraphs)
+
+
+def _source_rate(ctx, sink, message_path, n, sessions):
+    """One smtp-source run of n messages over `sessions` reused connections: (messages/s
+    from its start to the sink's n-th arrival, its CPU seconds)."""
+    base = sink.count()
+    argv = [SMTP_SOURCE, "-d", "-s", str(sessions), "-m", str(n), "-F", message_path,
+            "-f", "alerts@broker.example", "-t", "client@clients.example",
+            "-M", "bench.example", f"127.0.0.1:{sink.port}"]
+    ctx.log("$ " + " ".join(argv))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)   # the sink is reaped only at the end
+    start = time.monotonic()
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        raise BenchError("smtp-source did not finish within 600 s") from None
+    if p.returncode != 0:
+        raise BenchError(f"smtp-source exited with {p.returncode}: {p.stderr.strip()[-400:]}")
+    last = sink.wait_for(base + n, timeout=60)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return n / (last - start), cpu
+
+
+def run(ctx):
+    """Section smtp_floor: Postfix smtp-source to smtp-sink, same size and count as the
+    e-mail fan-out, at the connector's concurrency and at smtp-source's best."""
+    if not os.access(SMTP_SOURCE, os.X_OK):
+        raise BenchError(f"{SMTP_SOURCE} is missing (Debian package postfix; scripts/deps --bench)")
+    n = ctx.size(full=100_000, quick=5_000, name="smtp_floor")
+    message = floor_message(ctx.size(full=MESSAGE_BYTES, quick=MESSAGE_BYTES, name="smtp_message_bytes"))
+    message_path = os.path.join(ctx.work, "smtp_floor.eml")
+    with open(message_path, "wb") as f:
+        f.write(message)
+    wire_bytes = len(message) + message.count(b"\n")   # each LF goes out as CRLF
+    levels = [CONNECTOR_CONCURRENCY, FLOOR_BEST_CONCURRENCY]
+    rates = {c: [] for c in levels}
+    cpu = {c: [] for c in levels}
+    with start_smtp_sink(ctx, name="smtp-floor-sink") as sink:
+        # Warm-up: first connections, page cache, the sink's buffers.
+        _source_rate(ctx, sink, message_path, min(n, 1_000), CONNECTOR_CONCURRENCY)
+        for i in range(ctx.runs):
+            for c in levels:
+                rate, seconds = _source_rate(ctx, sink, message_path, n, c)
+                rates[c].append(round(rate))
+                cpu[c].append(round(seconds / n * 1000, 4))
+                ctx.log(f"smtp_floor run {i + 1}: {c} sessions, {rate:,.0f} messages/s, "
+                        f"{seconds:.2f} CPU s for {n:,}")
+    figures = []
+    for c in levels:
+        figures.append(Figure(f"messages/s ({c} connections)", rates[c], unit="/s", better="higher"))
+        figures.append(Figure(f"CPU s per 1,000 ({c} connections)", cpu[c], unit="s", better="lower"))
+    return [Section(
+        key="smtp_floor",
+        title="Floor: bare SMTP client (Postfix smtp-source) to the SMTP sink",
+        command="scripts/bench --only smtp_floor",
+        description=(
+            f"Postfix `smtp-source -d` sends {n:,} messages of {wire_bytes:,} bytes (a "
+            "multipart/alternative mail shaped like sunbeam's: UTF-8 subject, quoted-printable "
+            "text and HTML parts) to Postfix `smtp-sink` on 127.0.0.1, reusing its connections "
+            "(`-d`), one recipient per message. It is timed from its start to the sink's count "
+            f"of the last message. At {CONNECTOR_CONCURRENCY} connections, the smtp connector's "
+            f"concurrency in the e-mail fan-out, and at {FLOOR_BEST_CONCURRENCY}, where "
+            "smtp-source went fastest in a sweep. CPU is smtp-source's own (user + system, "
+            "from getrusage of the reaped child); the sink's is not counted. Neither smtp-source "
+            "nor libcurl pipelines SMTP commands: each waits for its reply."),
+        figures=figures)]
