@@ -6,10 +6,11 @@
 //   bench_http_floor --url URL --requests N [--concurrency C] [--body-file F]
 //
 // Each request is what sunbeam's sms_http connector sends with its standard
-// body and a sender (connectors/sms_http/json_body_template.cpp):
+// body and no sender, as the bench configures it
+// (connectors/sms_http/json_body_template.cpp):
 //   POST, Content-Type and Accept application/json,
 //   {"id":"<32 hex: a delivery id>","to":"+86138…","text":"<70 Chinese
-//   characters: one UCS-2 SMS part>","sender":"10690000"}
+//   characters: one UCS-2 SMS part>"}
 // with a distinct id per request (distinct across runs too). --body-file F: F holds the body instead,
 // with `{id}` where each request's distinct id goes.
 // The handles are set up as the connector's TransferPool does: libcurl's
@@ -65,7 +66,7 @@ class BodyMaker {
   static std::string standard() {
     // 70 characters: one UCS-2 part, as a market summary SMS is written to fit.
     return R"({"id":"{id}","to":"+8613800138000","text":"【测试证券】沪指收涨0.8%，报3125.42点；深成指跌0.1%，创业板指涨0.5%。)"
-           R"(半导体、券商领涨，北向资金净流入35亿元。回TD退订","sender":"10690000"})";
+           R"(半导体、券商领涨，北向资金净流入35亿元。回TD退订"})";
   }
   void fill(std::string& out, std::uint64_t n) const {
     static const char* hex = "0123456789abcdef";
