@@ -160,28 +160,48 @@ def start_smtp_sink(ctx, name="smtp-sink"):
     raise BenchError("smtp-sink could not bind a free port")
 
 
+# The content of the e-mails in the floor and in the listmonk peer: French text with accents
+# and a non-ASCII minus, so quoted-printable has something to encode, as in a real summary.
+MAIL_SUBJECT = "Synthèse du marché — clôture"
+MAIL_LINE = "Le CAC 40 termine en hausse de 0,8 % ; vos valeurs suivies : LVMH +1,2 %, TotalEnergies −0,4 %."
+
+
+def mail_bodies(paragraphs, greeting="Bonjour,"):
+    """(text, html) bodies of `paragraphs` lines of market news."""
+    text = greeting + "\n\n" + "\n".join([MAIL_LINE] * paragraphs) + "\n"
+    html = (f"<html><body><p>{greeting}</p>" + "".join(f"<p>{MAIL_LINE}</p>" for _ in range(paragraphs))
+            + "</body></html>\n")
+    return text, html
+
+
+def _mail(paragraphs, delivery_id):
+    m = EmailMessage(policy=email.policy.SMTP)
+    m["Date"] = email.utils.formatdate(localtime=False, usegmt=True)
+    m["From"] = "Broker Alerts <alerts@broker.example>"
+    m["To"] = "client.0000001@clients.example"
+    m["Subject"] = MAIL_SUBJECT
+    m["Message-ID"] = f"<{delivery_id}@broker.example>"
+    text, html = mail_bodies(paragraphs)
+    m.set_content(text, cte="quoted-printable")
+    m.add_alternative(html, subtype="html", cte="quoted-printable")
+    m.set_boundary("=_sunbeam_" + delivery_id)
+    return m.as_bytes().replace(b"\r\n", b"\n")
+
+
+def mail_paragraphs(size=MESSAGE_BYTES):
+    """The most paragraphs whose mail stays within `size` bytes (at least one)."""
+    paragraphs = 1
+    while len(_mail(paragraphs + 1, "bench-0000001")) <= size:
+        paragraphs += 1
+    return paragraphs
+
+
 def floor_message(size=MESSAGE_BYTES, delivery_id="bench-0000001"):
     """A mail shaped like sunbeam's (connectors/smtp/mime_message.cpp): RFC 2047 UTF-8
     subject, multipart/alternative with a "=_sunbeam_" boundary, quoted-printable text and
-    HTML parts, padded to about `size` bytes. Returned with LF line ends, as smtp-source -F
-    wants them (it appends CRLF to each line and dot-stuffs)."""
-    def build(paragraphs):
-        m = EmailMessage(policy=email.policy.SMTP)
-        m["Date"] = email.utils.formatdate(localtime=False, usegmt=True)
-        m["From"] = "Broker Alerts <alerts@broker.example>"
-        m["To"] = "client.0000001@clients.example"
-        m["Subject"] = "Synthèse du marché — clôture"
-        m["Message-ID"] = f"<{delivery_id}@broker.example>"
-        line = "Le CAC 40 termine en hausse de 0,8 % ; vos valeurs suivies : LVMH +1,2 %, TotalEnergies −0,4 %."
-        m.set_content("Bonjour,\n\n" + "\n".join([line] * paragraphs) + "\n", cte="quoted-printable")
-        m.add_alternative("<html><body><p>Bonjour,</p>" + "".join(f"<p>{line}</p>" for _ in range(paragraphs))
-                          + "</body></html>\n", subtype="html", cte="quoted-printable")
-        m.set_boundary("=_sunbeam_" + delivery_id)
-        return m.as_bytes().replace(b"\r\n", b"\n")
-    paragraphs = 1
-    while len(build(paragraphs + 1)) <= size:
-        paragraphs += 1
-    return build(paragraphs)
+    HTML parts, of about `size` bytes. Returned with LF line ends, as smtp-source -F wants
+    them (it appends CRLF to each line and dot-stuffs)."""
+    return _mail(mail_paragraphs(size), delivery_id)
 
 
 def _source_rate(ctx, sink, message_path, n, sessions):
