@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include <thread>
+
 using namespace sunbeam;
 
 TEST_CASE("delivery ids are stable, 32 hex digits, and differ by event, account and channel") {
@@ -19,6 +21,15 @@ TEST_CASE("delivery ids are stable, 32 hex digits, and differ by event, account 
   CHECK(make_delivery_id("ab", "c", Channel::sms) != make_delivery_id("a", "bc", Channel::sms));
   // Pinned: every role and every release must derive the same id.
   CHECK(make_delivery_id("e-1", "A1", Channel::sms) == make_delivery_id("e-1", "A1", "sms"));
+  // The first 128 bits of SHA-256("e-1\0A1\0sms"), as Python's hashlib gives them.
+  CHECK(make_delivery_id("e-1", "A1", Channel::sms) == "a33bf2ea296033e53921bd2e37ad56c1");
+}
+
+TEST_CASE("delivery ids are the same from every thread") {
+  const auto here = make_delivery_id("e-1", "A1", Channel::sms);
+  std::string there;
+  std::thread([&] { there = make_delivery_id("e-1", "A1", Channel::sms); }).join();
+  CHECK(there == here);
 }
 
 TEST_CASE("a delivery survives serialisation") {
