@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <array>
-#include <vector>
+#include <cstdint>
 
 namespace sunbeam {
 namespace {
@@ -25,35 +25,56 @@ static_assert(std::find(gsm_default_alphabet.begin(), gsm_default_alphabet.end()
               "the table is short of an entry (zero-filled)");
 constexpr std::array<char32_t, 10> gsm_extension_table{U'\f', U'^', U'{', U'}', U'\\', U'[', U'~', U']', U'|', U'€'};
 
-template <std::size_t N>
-bool contains(const std::array<char32_t, N>& table, char32_t cp) {
-  return std::find(table.begin(), table.end(), cp) != table.end();
-}
+// Septets of each code point below U+0400 (Latin-1 and Greek: every GSM-7
+// character but €), built from the two tables at compile time, so a
+// character costs one look-up rather than a search of 137 entries (that
+// search made counting an English SMS several times slower than a Chinese one).
+constexpr std::size_t septet_table_size = 0x400;
+constexpr auto septet_table = [] {
+  std::array<std::uint8_t, septet_table_size> t{};
+  for (char32_t cp : gsm_default_alphabet)
+    if (cp < septet_table_size) t[cp] = 1;
+  for (char32_t cp : gsm_extension_table)
+    if (cp < septet_table_size) t[cp] = 2;
+  return t;
+}();
+static_assert(std::count(gsm_default_alphabet.begin(), gsm_default_alphabet.end(), U'€') == 0 &&
+                  std::count_if(gsm_default_alphabet.begin(), gsm_default_alphabet.end(),
+                                [](char32_t cp) { return cp >= septet_table_size; }) == 0 &&
+                  std::count_if(gsm_extension_table.begin(), gsm_extension_table.end(),
+                                [](char32_t cp) { return cp >= septet_table_size; }) == 1,
+              "only € lies outside the look-up table");
 
 // Septets of one character in GSM-7, or 0 when GSM-7 cannot carry it.
 int gsm7_septets(char32_t cp) {
-  if (contains(gsm_default_alphabet, cp)) return 1;
-  if (contains(gsm_extension_table, cp)) return 2;
-  return 0;
+  if (cp < septet_table_size) return septet_table[cp];
+  return cp == U'€' ? 2 : 0;
 }
 
 int utf16_units(char32_t cp) { return cp > 0xFFFF ? 2 : 1; }
 
-// How many parts the characters (each `units` wide) need: one message when
-// they fit `single`, else parts of `per_part`, a character never straddling
-// two parts.
-int parts_needed(const std::vector<int>& units, int total, int single, int per_part) {
-  if (total <= single) return 1;
-  int parts = 1, used = 0;
-  for (int u : units) {
-    if (used + u > per_part) {
-      ++parts;
-      used = 0;
+// How many parts characters (each `units` wide, added one at a time) need:
+// one message when they fit `single`, else parts of `per_part`, a character
+// never straddling two parts. Counted as the text is read, without keeping
+// each character's width.
+class PartCounter {
+ public:
+  PartCounter(int single, int per_part) : single_(single), per_part_(per_part) {}
+  void add(int units) {
+    total_ += units;
+    if (used_ + units > per_part_) {
+      ++split_parts_;
+      used_ = 0;
     }
-    used += u;
+    used_ += units;
   }
-  return parts;
-}
+  int total() const { return total_; }
+  int parts() const { return total_ <= single_ ? 1 : split_parts_; }
+
+ private:
+  int single_, per_part_;
+  int total_ = 0, split_parts_ = 1, used_ = 0;
+};
 
 // Joining the opt-out suffix: Chinese runs on, anything else gets a space.
 bool needs_space_between(std::string_view left, std::string_view right) {
@@ -67,20 +88,17 @@ bool needs_space_between(std::string_view left, std::string_view right) {
 }  // namespace
 
 SmsParts count_sms_parts(std::string_view utf8) {
-  std::vector<int> septets, code_units;
-  int septet_total = 0, code_unit_total = 0;
+  PartCounter septets(160, 153), code_units(70, 67);
   bool fits_gsm7 = true;
   utf8::for_each_code_point(utf8, [&](char32_t cp) {
-    code_units.push_back(utf16_units(cp));
-    code_unit_total += code_units.back();
+    code_units.add(utf16_units(cp));
     if (!fits_gsm7) return;
     const int s = gsm7_septets(cp);
     fits_gsm7 = s > 0;
-    septets.push_back(s);
-    septet_total += s;
+    septets.add(s);
   });
-  if (fits_gsm7) return {SmsEncoding::gsm7, septet_total, parts_needed(septets, septet_total, 160, 153)};
-  return {SmsEncoding::ucs2, code_unit_total, parts_needed(code_units, code_unit_total, 70, 67)};
+  if (fits_gsm7) return {SmsEncoding::gsm7, septets.total(), septets.parts()};
+  return {SmsEncoding::ucs2, code_units.total(), code_units.parts()};
 }
 
 std::string compose_sms(std::string_view body, const SmsConfig& sms, bool marketing) {
