@@ -22,6 +22,7 @@ BASELINES = {
     "ParseEventOverLimit": "JsonParse",
     "IngestCheck": "JsonParse",
     "PlanAudience": "WalkCandidates",
+    "ParseDelivery": "JsonParseDelivery",
     "RenderTemplate": "KainjowRender",
     "RenderDelivery": "KainjowRender",
     "CountSmsParts": "DecodeUtf8",
@@ -52,7 +53,9 @@ except the token bucket's, which are per wall second over all its threads). An i
   (a zh-CN `risk_alert` SMS, an en `ipo_subscription` e-mail with subject, text and HTML);
   **RenderDelivery**: dispatch's `DeliveryRenderer::render` (template variables, render, part
   limit, the connector's message). Baseline **KainjowRender**: kainjow::mustache rendering the
-  same template text with the data already converted.
+  same template text with the data already converted. **SerializeDelivery** and
+  **ParseDelivery**: the delivery record written by fanout (one per delivery planned) and read
+  by dispatch; baseline **JsonParseDelivery**: `boost::json::parse` of the same record.
 - **CountSmsParts**: `compose_sms` with the signature 【阳光证券】 then `count_sms_parts`, for
   Chinese texts of 70, 71 and 300 characters (signature included: 1, 2, 5 UCS-2 parts) and
   unsigned GSM-7 texts of 160, 161, 300 characters. Baseline **DecodeUtf8**: decoding the same

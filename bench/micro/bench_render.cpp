@@ -5,6 +5,8 @@
 //  - DeliveryRenderer::render, dispatch's whole path for one delivery
 //    (template variables from the delivery, render, the SMS part limit, the
 //    connector's message), with the Config built in code;
+//  - the delivery record: serialize() (fanout) and parse_delivery()
+//    (dispatch), against boost::json::parse of the same record;
 //  - baseline: kainjow::mustache rendering the same template text with the
 //    data already converted, the library alone (no JSON conversion, folding,
 //    signature or part counting, no lock).
@@ -16,6 +18,7 @@
 #include "templates/mustache_data.h"
 
 #include <benchmark/benchmark.h>
+#include <boost/json/parse.hpp>
 #include <kainjow/mustache.hpp>
 
 namespace sunbeam::bench {
@@ -111,6 +114,43 @@ void KainjowRender(benchmark::State& state, const Case& c) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// The delivery record on its way through Kafka: serialize() in fanout (one
+// per delivery planned), parse_delivery() in dispatch (one per delivery
+// read); baseline: boost::json::parse of the same record alone.
+void SerializeDelivery(benchmark::State& state, const Case& c) {
+  const Delivery d = delivery(c);
+  for (auto _ : state) {
+    auto record = serialize(d);
+    benchmark::DoNotOptimize(record);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void ParseDelivery(benchmark::State& state, const Case& c) {
+  const std::string record = serialize(delivery(c));
+  state.SetLabel(std::to_string(record.size()) + " bytes");
+  for (auto _ : state) {
+    auto d = parse_delivery(record);
+    benchmark::DoNotOptimize(d);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void JsonParseDelivery(benchmark::State& state, const Case& c) {
+  const std::string record = serialize(delivery(c));
+  for (auto _ : state) {
+    auto v = boost::json::parse(record);
+    benchmark::DoNotOptimize(v);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+BENCHMARK_CAPTURE(SerializeDelivery, sms_zh_risk_alert, sms_zh);
+BENCHMARK_CAPTURE(SerializeDelivery, email_en_ipo_subscription, email_en);
+BENCHMARK_CAPTURE(ParseDelivery, sms_zh_risk_alert, sms_zh);
+BENCHMARK_CAPTURE(ParseDelivery, email_en_ipo_subscription, email_en);
+BENCHMARK_CAPTURE(JsonParseDelivery, sms_zh_risk_alert, sms_zh);
+BENCHMARK_CAPTURE(JsonParseDelivery, email_en_ipo_subscription, email_en);
 BENCHMARK_CAPTURE(RenderTemplate, sms_zh_risk_alert, sms_zh);
 BENCHMARK_CAPTURE(RenderTemplate, email_en_ipo_subscription, email_en);
 BENCHMARK_CAPTURE(RenderDelivery, sms_zh_risk_alert, sms_zh);
