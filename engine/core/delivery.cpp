@@ -2,6 +2,7 @@
 
 #include "engine/core/json_fields.h"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -56,10 +57,10 @@ std::string make_delivery_id(std::string_view event_id, std::string_view account
 
 namespace {
 
-json::object recipient_json(const Recipient& r) {
-  json::object o{{"name", r.name}, {"address", r.address}, {"locale", r.locale}};
+json::object recipient_json(const Recipient& r, const json::storage_ptr& sp) {
+  json::object o({{"name", r.name}, {"address", r.address}, {"locale", r.locale}}, 5, sp);
   if (!r.timezone.empty()) o["timezone"] = r.timezone;
-  if (r.quiet_hours) o["quiet_hours"] = json::array{r.quiet_hours->start_minute, r.quiet_hours->end_minute};
+  if (r.quiet_hours) o["quiet_hours"] = json::array({r.quiet_hours->start_minute, r.quiet_hours->end_minute}, sp);
   return o;
 }
 
@@ -74,23 +75,41 @@ Recipient parse_recipient(const json::object& o) {
 
 }  // namespace
 
-json::object to_json(const Delivery& d) {
-  json::object o{
-      {"delivery_id", d.delivery_id}, {"event_id", d.event_id},   {"event_type", d.event_type},
-      {"account", d.account},         {"tier", d.tier},           {"channel", to_string(d.channel)},
-      {"priority", to_string(d.priority)}, {"occurred_at", d.occurred_at}, {"attempt", d.attempt},
-  };
+namespace {
+
+// The record's tree, its keys and strings allocated from `sp`.
+json::object delivery_json(const Delivery& d, const json::storage_ptr& sp) {
+  json::object o(
+      {
+          {"delivery_id", d.delivery_id}, {"event_id", d.event_id},   {"event_type", d.event_type},
+          {"account", d.account},         {"tier", d.tier},           {"channel", to_string(d.channel)},
+          {"priority", to_string(d.priority)}, {"occurred_at", d.occurred_at}, {"attempt", d.attempt},
+      },
+      16, sp);  // room for every key: no rehash as the optional ones are added
   if (!d.symbol.empty()) o["symbol"] = d.symbol;
   if (d.expires_at) o["expires_at"] = *d.expires_at;
   if (d.expires_at_ms) o["expires_at_ms"] = *d.expires_at_ms;
   if (d.published_at_ms) o["published_at_ms"] = d.published_at_ms;
   if (d.attempts_before) o["attempts_before"] = d.attempts_before;
-  o["recipient"] = recipient_json(d.recipient);
-  o["data"] = d.data;
+  o["recipient"] = recipient_json(d.recipient, sp);
+  o["data"] = d.data;  // copied into o's storage
   return o;
 }
 
-std::string serialize(const Delivery& d) { return json::serialize(to_json(d)); }
+}  // namespace
+
+json::object to_json(const Delivery& d) { return delivery_json(d, {}); }
+
+// Fanout serialises every delivery it plans: the tree, there only to be
+// written out, is built in one arena (a buffer on the stack, then larger
+// blocks) rather than with an allocation per key and string: 1.15 -> 0.98 us
+// for an SMS delivery, 1.50 -> 1.19 us for an e-mail one (bench_micro:
+// SerializeDelivery).
+std::string serialize(const Delivery& d) {
+  unsigned char buffer[4096];
+  json::monotonic_resource arena(buffer, sizeof buffer);
+  return json::serialize(delivery_json(d, &arena));
+}
 
 json::object template_vars(const Delivery& d) {
   json::object vars = d.data;
