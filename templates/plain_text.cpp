@@ -26,8 +26,11 @@ std::string fold_whitespace(std::string_view text, DropRun&& drop_run) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size();) {
-    if (!is_ascii_space(text[i])) {
-      out += text[i++];
+    if (!is_ascii_space(text[i])) {  // a run of text, copied at once
+      std::size_t end = i + 1;
+      while (end < text.size() && !is_ascii_space(text[end])) ++end;
+      out.append(text.substr(i, end - i));
+      i = end;
       continue;
     }
     bool held_line_break = false;
@@ -70,8 +73,12 @@ std::string subject_line(std::string_view text) {
 std::string trim_blank_lines(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i)
-    if (!(text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n')) out += text[i];
+  for (std::size_t i = 0; i < text.size();) {  // copied a line at a time, each CR of a CRLF left out
+    const auto crlf = text.find("\r\n", i);
+    const auto end = crlf == std::string_view::npos ? text.size() : crlf;
+    out.append(text.substr(i, end - i));
+    i = crlf == std::string_view::npos ? text.size() : crlf + 1;
+  }
   const auto first = out.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return {};
   const auto line_start = out.rfind('\n', first);
