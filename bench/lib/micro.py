@@ -6,7 +6,7 @@ sunbeam, each beside a baseline measured in the same program run.
             repetition (--benchmark_repetitions = the driver's runs)
 
 Full: every benchmark, 0.2 s of CPU at least per repetition, directories of
-100,000 and 1,000,000 subscribers (about 2 minutes on the shared 2 cores). Quick:
+100,000 and 1,000,000 subscribers (about 90 s on the shared 2 cores). Quick:
 the 1,000,000-subscriber cases left out and 0.02 s per repetition (about 10 s).
 """
 import json
