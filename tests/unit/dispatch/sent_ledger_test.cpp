@@ -63,3 +63,53 @@ TEST_CASE("an unwritable place is a clear error") {
   REQUIRE_FALSE(ledger);
   CHECK(ledger.error().code == "store");
 }
+
+TEST_CASE("group commit: writes join one transaction, committed when full, at flush, and at close") {
+  const auto dir = fs::temp_directory_path() / ("sunbeam-group-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const auto file = dir / "grouped.sqlite";
+  auto db = SqliteDb::open(file, {.group_writes = 3, .group_age = std::chrono::hours(1)});
+  REQUIRE(db);
+  auto ledger = SentLedger::open(*db);
+  REQUIRE(ledger);
+  // What another connection sees is what is committed.
+  auto seen = [&] {
+    auto other = open_ledger(file);
+    REQUIRE(other);
+    return (*other)->size();
+  };
+  REQUIRE((*ledger)->record("d1", {1, "gw", ""}));
+  REQUIRE((*ledger)->record("d2", {2, "gw", ""}));
+  CHECK((*ledger)->find("d2"));  // its own writes, before the commit
+  CHECK((*ledger)->size() == 2);
+  CHECK(seen() == 0);
+  REQUIRE((*ledger)->record("d3", {3, "gw", ""}));  // the third write fills the group
+  CHECK(seen() == 3);
+  REQUIRE((*ledger)->record("d4", {4, "gw", ""}));
+  CHECK(seen() == 3);
+  REQUIRE((*db)->flush());
+  CHECK(seen() == 4);
+  REQUIRE((*db)->flush());  // nothing open: harmless
+  REQUIRE((*ledger)->record("d5", {5, "gw", ""}));
+  ledger->reset();
+  db->reset();  // closing commits the open group
+  CHECK(seen() == 5);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("group commit: a group older than group_age is committed by the next write") {
+  const auto dir = fs::temp_directory_path() / ("sunbeam-group-age-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const auto file = dir / "grouped.sqlite";
+  auto db = SqliteDb::open(file, {.group_writes = 1000, .group_age = std::chrono::milliseconds(1)});
+  REQUIRE(db);
+  auto ledger = SentLedger::open(*db);
+  REQUIRE(ledger);
+  REQUIRE((*ledger)->record("d1", {1, "gw", ""}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE((*ledger)->record("d2", {2, "gw", ""}));
+  auto other = open_ledger(file);
+  REQUIRE(other);
+  CHECK((*other)->size() == 2);
+  fs::remove_all(dir);
+}
