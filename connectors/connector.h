@@ -68,6 +68,9 @@ class Connector {
   virtual void send(OutboundMessage msg, SendCompletion done) = 0;
   // Finishes or abandons what is in flight (each `done` still called once).
   virtual void stop() {}
+  // Whether receipts may come for what this connector sends: dispatch keeps
+  // a record of each send for them only then (one store write less per send).
+  virtual bool takes_receipts() const { return false; }
   // Reads the delivery receipts in one request the gateway made to
   // /v1/receipts/{name}. Kinds without receipts keep the default (an error).
   virtual Result<std::vector<Receipt>> parse_receipts(const ReceiptRequest& request) const {

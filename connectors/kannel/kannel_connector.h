@@ -64,6 +64,8 @@ class KannelConnector final : public Connector {
   std::string_view kind() const override { return "kannel"; }
   void send(OutboundMessage msg, SendCompletion done) override;
   void stop() override;
+  // Kannel reports only when asked for them, through the dlr-url.
+  bool takes_receipts() const override { return !settings_->dlr_url.empty(); }
   Result<std::vector<Receipt>> parse_receipts(const ReceiptRequest& request) const override;
 
   const TransferPool& pool() const { return pool_; }

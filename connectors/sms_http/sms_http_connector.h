@@ -60,6 +60,7 @@ class SmsHttpConnector final : public Connector {
   std::string_view kind() const override { return "sms_http"; }
   void send(OutboundMessage msg, SendCompletion done) override;
   void stop() override;
+  bool takes_receipts() const override { return true; }
   Result<std::vector<Receipt>> parse_receipts(const ReceiptRequest& request) const override;
 
   const TransferPool& pool() const { return pool_; }

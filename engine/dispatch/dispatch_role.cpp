@@ -148,7 +148,10 @@ DispatchRole::Lane* DispatchRole::lane_for(Channel channel) const {
 }
 
 Result<void> DispatchRole::start() {
-  auto db = SqliteDb::open(dispatch_store_path(config_));
+  // Group commit: the store is flushed before every offset commit (commit_finished,
+  // poll_receipts), so what Kafka forgets is always in the store first.
+  auto db = SqliteDb::open(dispatch_store_path(config_), {.group_writes = 512, .group_age = 20ms,
+                                                          .exclusive = true, .cache_mib = 64});
   if (!db) return db.error();
   db_ = *db;
   auto ledger = SentLedger::open(db_);
@@ -494,6 +497,11 @@ void DispatchRole::poll_receipts() {
     (void)receipt_consumer_->rewind(batch);
     return;
   }
+  if (auto r = db_->flush(); !r) {
+    spdlog::error("dispatch: receipts not stored, will re-read: {}", r.error().message);
+    (void)receipt_consumer_->rewind(batch);
+    return;
+  }
   if (auto r = receipt_consumer_->commit(batch); !r) spdlog::error("dispatch: {}", r.error().message);
 }
 
@@ -520,6 +528,10 @@ void DispatchRole::apply_backpressure() {
 }
 
 void DispatchRole::commit_finished() {
+  if (auto r = db_->flush(); !r) {
+    spdlog::error("dispatch: {} (offsets not committed: the deliveries will be read again)", r.error().message);
+    return;
+  }
   if (auto r = consumer_->commit(offsets_.take_commits()); !r) spdlog::error("dispatch: {}", r.error().message);
 }
 
@@ -596,7 +608,7 @@ void DispatchRole::send(Lane& lane, Job job) {
     auto r = record_for(job, DeliveryState::failed, message.error().code + ": " + message.error().message);
     return fail(std::move(job), std::move(r), message.error().message);
   }
-  if (lane.connector->kind() != "outbox") {
+  if (lane.connector->takes_receipts()) {
     // Written before submit, so a receipt finds the delivery however early it comes.
     auto base = record_for(job, DeliveryState::sent, {});
     base.parts = message->parts;
