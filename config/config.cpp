@@ -336,7 +336,7 @@ void read_retry(Reader& r, const YAML::Node& n, const std::string& at, RetryPoli
   if (p.max_backoff < p.initial_backoff) r.problem(n, at + ": max_backoff is shorter than initial_backoff");
 }
 
-constexpr std::array connector_kinds{"sms_http", "kannel", "smtp", "outbox"};
+constexpr std::array connector_kinds{"sms_http", "kannel", "smtp", "outbox", "discard"};
 constexpr std::array secret_keys{"password", "secret", "token", "api_key", "receipt_secret", "auth_header"};
 
 void read_connector(Reader& r, const YAML::Node& n, std::size_t index, ConnectorConfig& c) {
@@ -352,10 +352,10 @@ void read_connector(Reader& r, const YAML::Node& n, std::size_t index, Connector
   }
   if (auto kind = n["kind"] ? r.string(n["kind"], at + ".kind") : std::nullopt) {
     if (std::find(connector_kinds.begin(), connector_kinds.end(), *kind) == connector_kinds.end())
-      r.problem(n["kind"], at + ".kind: \"" + *kind + "\" is not one of sms_http, kannel, smtp, outbox");
+      r.problem(n["kind"], at + ".kind: \"" + *kind + "\" is not one of sms_http, kannel, smtp, outbox, discard");
     c.kind = *kind;
   } else {
-    r.problem(n, at + ": say which kind of connector it is (kind: sms_http, kannel, smtp or outbox)");
+    r.problem(n, at + ": say which kind of connector it is (kind: sms_http, kannel, smtp, outbox or discard)");
   }
   for (const auto& kv : n) {
     const auto key = kv.first.as<std::string>();

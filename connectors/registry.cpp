@@ -1,5 +1,6 @@
 #include "connectors/registry.h"
 
+#include "connectors/discard/discard_connector.h"
 #include "connectors/kannel/kannel_connector.h"
 #include "connectors/outbox/outbox_connector.h"
 #include "connectors/sms_http/sms_http_connector.h"
@@ -10,6 +11,7 @@ namespace sunbeam {
 ConnectorRegistry ConnectorRegistry::with_builtin_kinds() {
   ConnectorRegistry r;
   r.add("outbox", &OutboxConnector::create);
+  r.add("discard", &DiscardConnector::create);
   r.add("sms_http", &SmsHttpConnector::create);
   r.add("kannel", &KannelConnector::create);
   r.add("smtp", &SmtpConnector::create);
