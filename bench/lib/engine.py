@@ -97,13 +97,18 @@ def write_calendar(path):
             day += datetime.timedelta(days=1)
 
 
-def sms_http_to(url, concurrency=64, name="gateway"):
+PARTITIONS = 3                 # kafka.partitions of every bench engine (the floors use the same)
+SMS_HTTP_CONCURRENCY = 64      # the bench's sms_http connector (the floors compare at this too)
+SMTP_CONCURRENCY = 16
+
+
+def sms_http_to(url, concurrency=SMS_HTTP_CONCURRENCY, name="gateway"):
     return (f"connectors:\n  - name: {name}\n    kind: sms_http\n    endpoint: {url}\n"
             f"    concurrency: {concurrency}\n    timeout: 10s\n"
             f"routing:\n  sms: {{ connector: {name} }}\n  email: {{ connector: {name} }}\n")
 
 
-def smtp_to(port, concurrency=16, name="mail"):
+def smtp_to(port, concurrency=SMTP_CONCURRENCY, name="mail"):
     return (f"connectors:\n  - name: {name}\n    kind: smtp\n    endpoint: smtp://127.0.0.1:{port}\n"
             f"    sender: \"research@sunbeam.example\"\n    concurrency: {concurrency}\n    timeout: 10s\n"
             f"routing:\n  sms: {{ connector: {name} }}\n  email: {{ connector: {name} }}\n")
@@ -117,11 +122,13 @@ def null_sink(name="sink"):
 class EngineRun:
     """One `sunbeam run` with every role, on its own topics and store."""
 
-    def __init__(self, ctx, subscribers, connectors, urgent_holders=0, extra_yaml="", name="engine"):
+    def __init__(self, ctx, subscribers, connectors, urgent_holders=0, extra_yaml="", name="engine", data=None):
+        """`data`: a directory of subscribers/holdings/watchlist CSVs to use
+        instead of the generated one (then `subscribers` is not used)."""
         self.ctx = ctx
         self.workdir = os.path.join(ctx.work, f"{name}-{uuid.uuid4().hex[:6]}")
         os.makedirs(self.workdir)
-        self.data = directory_files(ctx, subscribers, urgent_holders)
+        self.data = data or directory_files(ctx, subscribers, urgent_holders)
         self.port = ctx.free_port()
         self.prefix = f"bench-{uuid.uuid4().hex[:8]}."
         self.config = os.path.join(self.workdir, "sunbeam.yaml")
@@ -137,7 +144,7 @@ class EngineRun:
             "kafka:",
             f"  brokers: \"{self.ctx.brokers}\"",
             f"  topic_prefix: \"{self.prefix}\"",
-            "  partitions: 3",
+            f"  partitions: {PARTITIONS}",
             f"  instance_id: {self.prefix.rstrip('.')}",
             "tiers: [advisor, research, basic]",
             EVENT_TYPES.rstrip("\n"),
@@ -159,7 +166,11 @@ class EngineRun:
         return f"http://127.0.0.1:{self.port}"
 
     def __enter__(self):
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def __exit__(self, *exc):
