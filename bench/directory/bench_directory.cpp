@@ -5,7 +5,8 @@
 //
 //   bench_directory [--subscribers N] [--holdings M] [--runs R] [--dir DIR]
 //
-// Prints one line per run and a summary with medians, spread and ratios.
+// Prints one line per run, a summary with medians, spread and ratios, and last
+// one JSON line with every run's figures (for bench/run.py).
 #include "config/config.h"
 #include "engine/directory/directory.h"
 
@@ -161,6 +162,14 @@ int main(int argc, char** argv) {
               "(spread %.0f); baseline read median %.2f s; load / baseline %.1fx\n",
               o.subscribers, o.holdings, o.runs, median(load_s), spread(load_s), median(load_rss), spread(load_rss),
               median(base_s), median(load_s) / median(base_s));
+  const auto list = [](const std::vector<double>& v) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + std::to_string(v[i]);
+    return out + "]";
+  };
+  std::printf("{\"subscribers\": %ld, \"holdings\": %ld, \"load_seconds\": %s, \"peak_rss_mib\": %s, "
+              "\"baseline_seconds\": %s}\n",
+              o.subscribers, o.holdings, list(load_s).c_str(), list(load_rss).c_str(), list(base_s).c_str());
   fs::remove_all(o.dir);
   return 0;
 }
