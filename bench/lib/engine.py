@@ -52,11 +52,19 @@ NOTICE_DATA = {"title": "关于调整融资融券业务保证金比例的公告"
                "date": "2026-11-25"}
 
 
+def urgent_symbol(s):
+    """The s-th (0..99) symbol the urgent holders hold: a security code the directory and the API accept."""
+    return f"URG{s:03d}.SH"
+
+
 def directory_files(ctx, subscribers, urgent_holders=0):
     """Subscribers (every one with a mobile and an e-mail, both channels, 80%
     zh-CN) and holdings: `urgent_holders` advisor accounts hold each of 100
-    symbols URG000..URG099. Cached under the bench's data dir by size."""
-    data = os.path.join(ctx.build, "bench-data", f"directory-{subscribers}-{urgent_holders}")
+    symbols URG000.SH..URG099.SH (urgent_symbol). Cached under the bench's data dir by size."""
+    # "-sh": holdings written before the symbols had their exchange (which the
+    # directory and the API require) are not reused.
+    data = os.path.join(ctx.build, "bench-data",
+                        f"directory-{subscribers}-{urgent_holders}" + ("-sh" if urgent_holders else ""))
     done = os.path.join(data, ".complete")
     if os.path.exists(done):
         return data
@@ -79,7 +87,7 @@ def directory_files(ctx, subscribers, urgent_holders=0):
         advisors = range(0, subscribers, 3)   # tier of account i is TIERS[i % 3]
         for s in range(100 if urgent_holders else 0):
             for k in range(urgent_holders):
-                f.write(f"B{advisors[(s * urgent_holders + k) % len(advisors)]:08d},URG{s:03d}\n")
+                f.write(f"B{advisors[(s * urgent_holders + k) % len(advisors)]:08d},{urgent_symbol(s)}\n")
     with open(os.path.join(data, "watchlist.csv"), "w", encoding="utf-8") as f:
         f.write("account_id,symbol\n")
     open(done, "w").close()
