@@ -204,6 +204,13 @@ class EngineRun:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=30)
 
+    def restart(self, timeout=300):
+        """Starts the engine again after kill() or stop(): the same workdir,
+        config, store and topic prefix, so it resumes where the last one left."""
+        if self.proc and self.proc.poll() is None:
+            raise BenchError("restart: the engine is still running; kill() or stop() it first")
+        self.start(timeout)
+
     def stop(self, timeout=120):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
