@@ -252,6 +252,7 @@ void read_tiers(Reader& r, const YAML::Node& n, std::vector<std::string>& tiers)
     if (!name) continue;
     if (!valid_name(*name)) r.problem(t, "tiers: \"" + *name + "\" is not a valid tier name (letters, digits, - and _)");
     else if (std::find(tiers.begin(), tiers.end(), *name) != tiers.end()) r.problem(t, "tiers: \"" + *name + "\" is listed twice");
+    else if (*name == "urgent") r.problem(t, "tiers: \"urgent\" names the topic of urgent deliveries (deliveries.urgent); name this tier otherwise");
     else tiers.push_back(*name);
   }
 }

@@ -151,7 +151,7 @@ Result<void> DispatchRole::start() {
   // Group commit: the store is flushed before every offset commit (commit_finished,
   // poll_receipts), so what Kafka forgets is always in the store first.
   auto db = SqliteDb::open(dispatch_store_path(config_), {.group_writes = 512, .group_age = 20ms,
-                                                          .exclusive = true, .cache_mib = 64});
+                                                          .exclusive = true, .cache_mib = 64, .page_size = 1024});
   if (!db) return db.error();
   db_ = *db;
   auto ledger = SentLedger::open(db_);
@@ -201,7 +201,7 @@ Result<void> DispatchRole::start() {
   if (!producer) return producer.error();
   producer_ = std::move(*producer);
   if (auto r = producer_->warm_up(topics_.status, 30s); !r) return r.error();
-  if (auto r = consumer_->subscribe(topics_.deliveries); !r) return r.error();
+  if (auto r = consumer_->subscribe(topics_.dispatch_reads()); !r) return r.error();
   if (auto r = receipt_consumer_->subscribe({topics_.receipts}); !r) return r.error();
 
   running_ = true;
@@ -509,7 +509,7 @@ void DispatchRole::apply_backpressure() {
   // The `pause` policy: stop reading a tier whose unfinished deliveries reach
   // max_pending, read again once half of them are done. Kafka keeps the rest.
   const std::size_t high = std::size_t(config_.dispatch.max_pending), low = high / 2;
-  for (const auto& topic : topics_.deliveries) {
+  for (const auto& topic : topics_.dispatch_reads()) {
     const std::size_t pending = offsets_.pending(topic);
     const bool paused = paused_topics_.contains(topic);
     if (!paused && pending >= high) {

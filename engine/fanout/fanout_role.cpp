@@ -107,7 +107,7 @@ void FanoutRole::fan_out(const kafka::Message& message) {
       (void)producer_->produce(topics_.status, d.event_id, serialize(r));
       return;
     }
-    const auto& topic = p.state == DeliveryState::digest ? topics_.digest : topics_.deliveries_for(p.tier_index);
+    const auto& topic = p.state == DeliveryState::digest ? topics_.digest : topics_.deliveries_for(p.tier_index, d.priority);
     (void)producer_->produce(topic, d.account, serialize(d));
     ++produced;
   });

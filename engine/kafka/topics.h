@@ -14,6 +14,10 @@ namespace sunbeam::kafka {
 struct Topics {
   std::string events;
   std::vector<std::string> deliveries;  // one per tier, in tier order (highest first)
+  // Urgent deliveries of every tier (`deliveries.urgent`): kept apart so that an
+  // urgent alert never waits in a partition behind a bulk fan-out's backlog,
+  // which dispatch's backpressure leaves in Kafka (bench/NOTES.md, urgent under load).
+  std::string urgent;
   std::string digest;
   std::string status;
   std::string dlq;
@@ -22,6 +26,11 @@ struct Topics {
 
   static Topics from(const Config& config);
   const std::string& deliveries_for(std::size_t tier_index) const { return deliveries.at(tier_index); }
+  const std::string& deliveries_for(std::size_t tier_index, Priority priority) const {
+    return priority == Priority::urgent ? urgent : deliveries.at(tier_index);
+  }
+  // What dispatch reads: the urgent topic first, then the tiers'.
+  std::vector<std::string> dispatch_reads() const;
   std::vector<std::string> all() const;
 };
 

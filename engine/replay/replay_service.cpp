@@ -212,7 +212,7 @@ bool ReplayService::produce(const std::vector<ReplayItem>& items) {
     // in which the two land does not matter for correctness.
     const std::pair<const std::string*, std::pair<std::string, std::string>> records[] = {
         {&topics_.status, {planned.event_id, serialize(planned)}},
-        {&topics_.deliveries_for(*tier), {delivery->account, serialize(*delivery)}},
+        {&topics_.deliveries_for(*tier, delivery->priority), {delivery->account, serialize(*delivery)}},
     };
     sent[i] = true;
     for (const auto& [topic, kv] : records) {

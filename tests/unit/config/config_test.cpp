@@ -151,6 +151,17 @@ TEST_CASE("YAML syntax errors carry their line") {
   CHECK(load.problems[0].line >= 2);
 }
 
+TEST_CASE("a tier may not be named urgent: that is the topic of urgent deliveries") {
+  TempConfig t(R"(tiers: [advisor, urgent]
+event_types:
+  notice:
+    channels: { advisor: [email] }
+)");
+  auto load = t.load();
+  INFO(all(load.problems));
+  CHECK(mentions(load.problems, 1, "deliveries.urgent"));
+}
+
 TEST_CASE("missing sections, files and unrouted channels are problems") {
   TempConfig t(R"(tiers: [basic, basic]
 event_types:

@@ -4,6 +4,7 @@
 #include "engine/kafka/consumer.h"
 #include "engine/kafka/embedded_cluster.h"
 #include "engine/kafka/producer.h"
+#include "engine/kafka/topics.h"
 
 #include "tests/support/doctest_result.h"
 
@@ -242,4 +243,18 @@ TEST_CASE("ping: a reachable cluster answers; an address where nothing listens d
   auto r = ping((*down)->handle(), 500ms);
   REQUIRE_FALSE(r);
   CHECK(r.error().code == "kafka_unreachable");
+}
+
+TEST_CASE("urgent deliveries have a topic of their own, which dispatch reads first") {
+  Config config;
+  config.kafka.topic_prefix = "p.";
+  config.tiers = {"advisor", "basic"};
+  const auto topics = Topics::from(config);
+  CHECK(topics.urgent == "p.deliveries.urgent");
+  CHECK(topics.deliveries_for(1, Priority::normal) == "p.deliveries.basic");
+  CHECK(topics.deliveries_for(1, Priority::urgent) == "p.deliveries.urgent");
+  CHECK(topics.dispatch_reads() ==
+        std::vector<std::string>{"p.deliveries.urgent", "p.deliveries.advisor", "p.deliveries.basic"});
+  const auto all = topics.all();
+  CHECK(std::find(all.begin(), all.end(), topics.urgent) != all.end());
 }
