@@ -1,7 +1,7 @@
 """Crash cost: deliveries sent twice per SIGKILL of the engine during an SMS fan-out.
 
     crash   sizes (full / --quick; `--size crash=N` overrides): N = 200,000 / 20,000
-            subscribers; one kill per run (ctx.runs: 5 full, 3 quick)
+            subscribers; one kill per run, crash_kills runs: max(5, --runs) full, --runs quick
 
 Per kill: a fresh bench_gateway and engine; one market_summary to all N
 subscribers over sms_http (concurrency SMS_HTTP_CONCURRENCY); once the gateway
@@ -145,7 +145,11 @@ def one_kill(ctx, run, n, fraction):
 
 def run(ctx):
     n = ctx.size(full=200_000, quick=20_000, name="crash")
-    kills = fractions(ctx.runs)
+    # The issue asks for the median of 5 kills: at least 5 full; --quick keeps the driver's runs.
+    count = ctx.size(full=max(5, ctx.runs), quick=ctx.runs, name="crash_kills")
+    if count < 1 or n < 1:
+        raise BenchError(f"crash needs at least 1 kill and 1 subscriber, not {count} and {n}")
+    kills = fractions(count)
     results = []
     for i, fraction in enumerate(kills):
         started = time.monotonic()
@@ -183,7 +187,8 @@ def run(ctx):
             "at most 511 / 2 = 255 at the drain's tail, ledger and alias rows only). The target is "
             f"concurrency + group writes / writes per send = {SMS_HTTP_CONCURRENCY} + {GROUP_WRITES} / "
             f"{WRITES_PER_SEND} = {WINDOW}; the bounds are about {SMS_HTTP_CONCURRENCY + 511 // 3} mid-drain "
-            f"and {SMS_HTTP_CONCURRENCY + 511 // 2} at the tail.\n\n"
+            f"and {SMS_HTTP_CONCURRENCY + 511 // 2} at the tail, so one kill may exceed {WINDOW} (the "
+            "target is on the median).\n\n"
             "Restart to first send: from starting the new process (same store and topics) to the "
             "gateway's first accept from it. The process is ready in well under a second; the rest is "
             "the Kafka consumer group waiting for the killed member's session to time out "
