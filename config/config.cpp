@@ -557,7 +557,7 @@ void read_api(Reader& r, const YAML::Node& n, ApiConfig& a) {
 
 void read_dispatch(Reader& r, const YAML::Node& n, DispatchConfig& d) {
   if (!r.is_map(n, "dispatch")) return;
-  r.only_keys(n, "dispatch", {"backpressure", "max_pending", "drain_timeout"});
+  r.only_keys(n, "dispatch", {"backpressure", "max_pending", "drain_timeout", "ledger_batch", "ledger_interval"});
   if (n["backpressure"])
     if (auto s = r.string(n["backpressure"], "dispatch.backpressure")) {
       if (*s == "pause") d.backpressure = BackpressurePolicy::pause;
@@ -567,6 +567,13 @@ void read_dispatch(Reader& r, const YAML::Node& n, DispatchConfig& d) {
     if (auto v = r.integer(n["max_pending"], "dispatch.max_pending", 10, 10'000'000)) d.max_pending = int(*v);
   if (n["drain_timeout"])
     if (auto v = r.duration(n["drain_timeout"], "dispatch.drain_timeout")) d.drain_timeout = *v;
+  if (n["ledger_batch"])
+    if (auto v = r.integer(n["ledger_batch"], "dispatch.ledger_batch", 1, 65'536)) d.ledger_batch = int(*v);
+  if (n["ledger_interval"])
+    if (auto v = r.duration(n["ledger_interval"], "dispatch.ledger_interval")) {
+      if (*v > std::chrono::seconds(10)) r.problem(n["ledger_interval"], "dispatch.ledger_interval: at most 10s");
+      else d.ledger_interval = *v;
+    }
 }
 
 void read_privacy(Reader& r, const YAML::Node& n, PrivacyConfig& p) {

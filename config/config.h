@@ -161,6 +161,13 @@ struct DispatchConfig {
   // answer before the process exits anyway (their deliveries are then read
   // again from Kafka at the next start: sent at most once more, never lost).
   Duration drain_timeout = std::chrono::seconds(30);
+  // Group commit of dispatch's store (sent ledger, caps, deferrals, receipts):
+  // writes join one transaction, committed after `ledger_batch` writes or
+  // `ledger_interval`, and always before an offset commit. A SIGKILL loses the
+  // open transaction, so it may send again up to ledger_batch - 1 sends besides
+  // those in flight; 1 commits every write (the narrowest window, the slowest).
+  int ledger_batch = 512;
+  Duration ledger_interval = std::chrono::milliseconds(20);
 };
 
 // Personal data (SPEC §7): phone numbers and e-mail addresses are masked in

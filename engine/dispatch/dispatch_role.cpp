@@ -148,10 +148,13 @@ DispatchRole::Lane* DispatchRole::lane_for(Channel channel) const {
 }
 
 Result<void> DispatchRole::start() {
-  // Group commit: the store is flushed before every offset commit (commit_finished,
-  // poll_receipts), so what Kafka forgets is always in the store first.
-  auto db = SqliteDb::open(dispatch_store_path(config_), {.group_writes = 512, .group_age = 20ms,
-                                                          .exclusive = true, .cache_mib = 64, .page_size = 1024});
+  // Group commit (dispatch.ledger_batch, ledger_interval): the store is flushed
+  // before every offset commit (commit_finished, poll_receipts), so what Kafka
+  // forgets is always in the store first.
+  const auto group_age = std::chrono::duration_cast<std::chrono::milliseconds>(config_.dispatch.ledger_interval);
+  auto db = SqliteDb::open(dispatch_store_path(config_), {.group_writes = config_.dispatch.ledger_batch,
+                                                          .group_age = group_age, .exclusive = true,
+                                                          .cache_mib = 64, .page_size = 1024});
   if (!db) return db.error();
   db_ = *db;
   auto ledger = SentLedger::open(db_);
@@ -190,6 +193,10 @@ Result<void> DispatchRole::start() {
                                                       config_.kafka.instance_id + "-dispatch", true});
   if (!consumer) return consumer.error();
   consumer_ = std::move(*consumer);
+  auto urgent_consumer = kafka::Consumer::create(settings_, {config_.kafka.topic_prefix + "dispatch-urgent",
+                                                             config_.kafka.instance_id + "-dispatch-urgent", true});
+  if (!urgent_consumer) return urgent_consumer.error();
+  urgent_consumer_ = std::move(*urgent_consumer);
   // Receipts are matched against this instance's store, so each instance
   // reads all of them (its own group) and ignores what it did not send.
   auto receipt_consumer = kafka::Consumer::create(
@@ -201,7 +208,8 @@ Result<void> DispatchRole::start() {
   if (!producer) return producer.error();
   producer_ = std::move(*producer);
   if (auto r = producer_->warm_up(topics_.status, 30s); !r) return r.error();
-  if (auto r = consumer_->subscribe(topics_.dispatch_reads()); !r) return r.error();
+  if (auto r = consumer_->subscribe(topics_.deliveries); !r) return r.error();
+  if (auto r = urgent_consumer_->subscribe({topics_.urgent}); !r) return r.error();
   if (auto r = receipt_consumer_->subscribe({topics_.receipts}); !r) return r.error();
 
   running_ = true;
@@ -235,9 +243,11 @@ void DispatchRole::stop() {
   if (auto r = producer_->flush(30s); !r) spdlog::error("dispatch: {}", r.error().message);
   commit_finished();
   consumer_->close();
+  urgent_consumer_->close();
   receipt_consumer_->close();
   producer_.reset();
   consumer_.reset();
+  urgent_consumer_.reset();
   receipt_consumer_.reset();
 }
 
@@ -329,36 +339,28 @@ void DispatchRole::purge_cancelled(Lane& lane, std::unique_lock<std::mutex>& loc
 
 // ---- the consumer thread -------------------------------------------------
 
+std::vector<kafka::PartitionLag> DispatchRole::consumer_lag() const {
+  std::vector<kafka::PartitionLag> out;
+  for (const auto* c : {consumer_.get(), urgent_consumer_.get()}) {
+    if (!c) continue;
+    auto lag = c->lag();
+    out.insert(out.end(), std::make_move_iterator(lag.begin()), std::make_move_iterator(lag.end()));
+  }
+  return out;
+}
+
+kafka::Consumer& DispatchRole::consumer_for(const std::string& topic) {
+  return topic == topics_.urgent ? *urgent_consumer_ : *consumer_;
+}
+
 void DispatchRole::consume_loop() {
   auto last_housekeeping = std::chrono::steady_clock::now() - 1h;
+  // A batch never overshoots the backpressure bound by more than itself.
+  const std::size_t batch_max = std::min<std::size_t>(500, std::size_t(config_.dispatch.max_pending));
   while (running_) {
-    // A batch never overshoots the backpressure bound by more than itself.
-    auto batch = consumer_->poll_batch(std::min<std::size_t>(500, std::size_t(config_.dispatch.max_pending)), 100ms);
-    std::vector<kafka::Message> put_back;  // fetched after its tier was paused: read again on resume
-    for (auto& m : batch) {
-      if (paused_topics_.contains(m.topic)) {
-        put_back.push_back(std::move(m));
-        continue;
-      }
-      auto delivery = parse_delivery(m.value);
-      if (!delivery) {
-        // Not a delivery at all (written by something else): nothing to send, so let it go.
-        spdlog::error("dispatch: skipping a record at {}[{}]@{}: {}", m.topic, m.partition, m.offset,
-                      delivery.error().message);
-        offsets_.track(m.topic, m.partition, m.offset);
-        offsets_.finish(m.topic, m.partition, m.offset);
-        continue;
-      }
-      Job job;
-      job.delivery = std::move(*delivery);
-      job.position = {m.topic, m.partition, m.offset};
-      job.first_attempt_ms = unix_ms(clock_.now());
-      offsets_.track(m.topic, m.partition, m.offset);
-      admit(std::move(job));
-      if (offsets_.pending(m.topic) >= std::size_t(config_.dispatch.max_pending)) apply_backpressure();
-    }
-    if (!put_back.empty())
-      if (auto r = consumer_->rewind(put_back); !r) spdlog::error("dispatch: {}", r.error().message);
+    // Urgent first, without waiting; then the tiers, waiting a little when idle.
+    take_batch(*urgent_consumer_, urgent_consumer_->poll_batch(batch_max, 0ms));
+    take_batch(*consumer_, consumer_->poll_batch(batch_max, 100ms));
     const auto now = std::chrono::steady_clock::now();
     if (now - last_housekeeping >= 200ms) {
       last_housekeeping = now;
@@ -369,6 +371,34 @@ void DispatchRole::consume_loop() {
       commit_finished();
     }
   }
+}
+
+void DispatchRole::take_batch(kafka::Consumer& from, std::vector<kafka::Message> batch) {
+  std::vector<kafka::Message> put_back;  // fetched after its tier was paused: read again on resume
+  for (auto& m : batch) {
+    if (paused_topics_.contains(m.topic)) {
+      put_back.push_back(std::move(m));
+      continue;
+    }
+    auto delivery = parse_delivery(m.value);
+    if (!delivery) {
+      // Not a delivery at all (written by something else): nothing to send, so let it go.
+      spdlog::error("dispatch: skipping a record at {}[{}]@{}: {}", m.topic, m.partition, m.offset,
+                    delivery.error().message);
+      offsets_.track(m.topic, m.partition, m.offset);
+      offsets_.finish(m.topic, m.partition, m.offset);
+      continue;
+    }
+    Job job;
+    job.delivery = std::move(*delivery);
+    job.position = {m.topic, m.partition, m.offset};
+    job.first_attempt_ms = unix_ms(clock_.now());
+    offsets_.track(m.topic, m.partition, m.offset);
+    admit(std::move(job));
+    if (offsets_.pending(m.topic) >= std::size_t(config_.dispatch.max_pending)) apply_backpressure();
+  }
+  if (!put_back.empty())
+    if (auto r = from.rewind(put_back); !r) spdlog::error("dispatch: {}", r.error().message);
 }
 
 std::string DispatchRole::time_zone_of(const Delivery& d) const {
@@ -513,13 +543,13 @@ void DispatchRole::apply_backpressure() {
     const std::size_t pending = offsets_.pending(topic);
     const bool paused = paused_topics_.contains(topic);
     if (!paused && pending >= high) {
-      if (consumer_->pause(topic)) {
+      if (consumer_for(topic).pause(topic)) {
         paused_topics_.insert(topic);
         ++stats_.pauses;
         spdlog::info("dispatch: {} unfinished deliveries from {}: pausing it", pending, topic);
       }
     } else if (paused && pending <= low) {
-      if (consumer_->resume(topic)) {
+      if (consumer_for(topic).resume(topic)) {
         paused_topics_.erase(topic);
         spdlog::info("dispatch: resuming {}", topic);
       }
@@ -532,7 +562,15 @@ void DispatchRole::commit_finished() {
     spdlog::error("dispatch: {} (offsets not committed: the deliveries will be read again)", r.error().message);
     return;
   }
-  if (auto r = consumer_->commit(offsets_.take_commits()); !r) spdlog::error("dispatch: {}", r.error().message);
+  // Each topic's offsets go to the group that reads it.
+  std::vector<kafka::PartitionOffset> tiers, urgent;
+  for (auto& p : offsets_.take_commits()) (p.topic == topics_.urgent ? urgent : tiers).push_back(std::move(p));
+  const auto commit = [](kafka::Consumer& consumer, const std::vector<kafka::PartitionOffset>& positions) {
+    if (positions.empty()) return;
+    if (auto r = consumer.commit(positions); !r) spdlog::error("dispatch: {}", r.error().message);
+  };
+  commit(*consumer_, tiers);
+  commit(*urgent_consumer_, urgent);
 }
 
 // ---- the connectors' threads ----------------------------------------------

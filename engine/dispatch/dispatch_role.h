@@ -1,4 +1,5 @@
-// The dispatch role: consumes `deliveries.<tier>` (read_committed), decides
+// The dispatch role: consumes `deliveries.<tier>` and `deliveries.urgent`
+// (read_committed, one consumer each; the urgent one is polled first), decides
 // each delivery's fate and sends it through the routed connector; records
 // every attempt and outcome on `status`; matches gateways' receipts.
 //
@@ -15,7 +16,7 @@
 // A delivery's Kafka offset is committed once its outcome record (or its
 // durable deferral's record) is acknowledged, in offset order per partition,
 // so a crash re-reads what was unfinished: nothing is lost, and the ledger
-// keeps re-sends to those in flight at the crash.
+// keeps re-sends to its in-flight window (dispatch.ledger_batch).
 //
 // Lifecycle: start() -> threads -> stop() drains sends in flight.
 #pragma once
@@ -109,7 +110,7 @@ class DispatchRole {
   std::size_t unfinished(const std::string& topic) const { return offsets_.pending(topic); }
   std::vector<ConnectorState> connector_states() const;
   // Deliveries in Kafka not yet read, per partition (any thread; metrics).
-  std::vector<kafka::PartitionLag> consumer_lag() const { return consumer_ ? consumer_->lag() : std::vector<kafka::PartitionLag>{}; }
+  std::vector<kafka::PartitionLag> consumer_lag() const;
 
   // Operators' orders (engine/control), from any thread; idempotent.
   // Deliveries of a cancelled event that are not yet sent end `cancelled`:
@@ -124,6 +125,9 @@ class DispatchRole {
 
  private:
   void consume_loop();
+  // Admits one polled batch of `from`; records of a paused topic go back to Kafka.
+  void take_batch(kafka::Consumer& from, std::vector<kafka::Message> batch);
+  kafka::Consumer& consumer_for(const std::string& topic);
   void admit(Job job);
   void poll_deferrals();
   void poll_receipts();
@@ -169,7 +173,12 @@ class DispatchRole {
   std::unique_ptr<DeferralStore> deferrals_;
   std::unique_ptr<DailyCaps> caps_;
   std::unique_ptr<ReceiptBook> receipts_;
-  std::unique_ptr<kafka::Consumer> consumer_;
+  std::unique_ptr<kafka::Consumer> consumer_;         // deliveries.<tier>
+  // deliveries.urgent, in a group of its own: librdkafka hands a consumer's
+  // records out in the order it fetched them, so on the tiers' consumer an
+  // urgent record would wait behind every bulk record fetched before it
+  // (seconds while a fan-out floods in); polled first, it waits for one batch.
+  std::unique_ptr<kafka::Consumer> urgent_consumer_;
   std::unique_ptr<kafka::Consumer> receipt_consumer_;
   std::unique_ptr<kafka::Producer> producer_;
   OffsetTracker offsets_;

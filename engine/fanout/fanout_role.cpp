@@ -26,7 +26,14 @@ Result<void> FanoutRole::connect() {
   if (!producer) return producer.error();
   producer_ = std::move(*producer);
   // Fences any earlier incarnation with our transactional.id and aborts its open transaction.
-  return producer_->init_transactions(txn_timeout);
+  if (auto r = producer_->init_transactions(txn_timeout); !r) return r.error();
+  // Learn the partitions of every topic it writes now, not at an event's first
+  // record to it: the first urgent alert after a start waited ~0.7 s for them.
+  std::vector<std::string> writes = topics_.deliveries;
+  writes.insert(writes.end(), {topics_.urgent, topics_.digest, topics_.status});
+  for (const auto& topic : writes)
+    if (auto r = producer_->warm_up(topic, txn_timeout); !r) return r.error();
+  return {};
 }
 
 Result<void> FanoutRole::start() {
