@@ -117,8 +117,11 @@ def sms_http_to(url, concurrency=SMS_HTTP_CONCURRENCY, name="gateway"):
 
 
 def smtp_to(port, concurrency=SMTP_CONCURRENCY, name="mail"):
+    """The smtp connector to a local sink: `tls: none` because the sink offers no STARTTLS
+    (say so rather than rely on `try`)."""
     return (f"connectors:\n  - name: {name}\n    kind: smtp\n    endpoint: smtp://127.0.0.1:{port}\n"
-            f"    sender: \"research@sunbeam.example\"\n    concurrency: {concurrency}\n    timeout: 10s\n"
+            f"    from: \"research@sunbeam.example\"\n    tls: none\n    concurrency: {concurrency}\n"
+            f"    timeout: 10s\n"
             f"routing:\n  sms: {{ connector: {name} }}\n  email: {{ connector: {name} }}\n")
 
 
