@@ -154,7 +154,7 @@ Result<void> DispatchRole::start() {
   const auto group_age = std::chrono::duration_cast<std::chrono::milliseconds>(config_.dispatch.ledger_interval);
   auto db = SqliteDb::open(dispatch_store_path(config_), {.group_writes = config_.dispatch.ledger_batch,
                                                           .group_age = group_age, .exclusive = true,
-                                                          .cache_mib = 64, .page_size = 1024});
+                                                          .cache_mib = 64});
   if (!db) return db.error();
   db_ = *db;
   auto ledger = SentLedger::open(db_);

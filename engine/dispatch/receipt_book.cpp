@@ -3,9 +3,13 @@
 namespace sunbeam {
 
 Result<std::unique_ptr<ReceiptBook>> ReceiptBook::open(std::shared_ptr<SqliteDb> db) {
+  // receipt_expected keeps rowids: its rows hold a whole status record (~600
+  // bytes), which in a WITHOUT ROWID table (a B-tree ordered by the random
+  // delivery id) spill into overflow pages and land on a random page each; with
+  // rowids they are appended, and only the small key index is random.
   if (auto r = db->exec("CREATE TABLE IF NOT EXISTS receipt_expected ("
                         "  delivery_id TEXT PRIMARY KEY, record TEXT NOT NULL, parts INTEGER NOT NULL,"
-                        "  settled INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+                        "  settled INTEGER NOT NULL DEFAULT 0);"
                         "CREATE TABLE IF NOT EXISTS receipt_alias ("
                         "  gateway_message_id TEXT PRIMARY KEY, delivery_id TEXT NOT NULL) WITHOUT ROWID;"
                         "CREATE TABLE IF NOT EXISTS receipt_parts ("

@@ -78,9 +78,6 @@ Result<std::shared_ptr<SqliteDb>> SqliteDb::open(const std::filesystem::path& fi
   out->options_ = options;
   // EXCLUSIVE before WAL: then SQLite keeps the WAL index in memory, not in a shared -shm file.
   std::string pragmas = options.exclusive ? "PRAGMA locking_mode=EXCLUSIVE;" : "";
-  // Random keys (delivery ids are hashes) dirty one page per insert and a commit
-  // writes each dirty page whole: small pages write less (takes effect in a new file).
-  if (options.page_size > 0) pragmas += "PRAGMA page_size=" + std::to_string(options.page_size) + ";";
   pragmas += "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
   // A group commit writes hundreds of pages: checkpoint the WAL less often than every 1,000 pages.
   if (options.group_writes > 1) pragmas += "PRAGMA wal_autocheckpoint=16384;";

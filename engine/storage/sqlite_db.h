@@ -70,7 +70,6 @@ class SqliteDb {
     std::chrono::milliseconds group_age{20};
     bool exclusive = false;  // the only connection to its file: no file locks per transaction
     int cache_mib = 0;       // 0: SQLite's default page cache
-    int page_size = 0;       // bytes, for a new file; 0: SQLite's default (4096)
   };
   static Result<std::shared_ptr<SqliteDb>> open(const std::filesystem::path& file);
   static Result<std::shared_ptr<SqliteDb>> open(const std::filesystem::path& file, const Options& options);
