@@ -7,6 +7,7 @@
 //
 // Prints one line per run, a summary with medians, spread and ratios, and last
 // one JSON line with every run's figures (for bench/run.py).
+#include "bench/common/generated_subscribers.h"
 #include "config/config.h"
 #include "engine/directory/directory.h"
 
@@ -51,21 +52,10 @@ Config bench_config() {
 void generate(const Options& o) {
   fs::create_directories(o.dir);
   std::mt19937_64 rng(42);
-  static const char* surnames[] = {"王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周"};
-  static const char* given[] = {"伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋"};
-  static const char* english[] = {"Alice Wong", "Brian Lee", "Carol Chen", "David Liu"};
-  static const char* tiers[] = {"advisor", "research", "basic", "basic", "basic"};
-  static const char* channels[] = {"sms", "email", "sms+email"};
   {
     std::ofstream out(o.dir / "subscribers.csv");
-    out << "account_id,name,tier,mobile,email,locale,channels,quiet_hours,timezone,opt_out\n";
-    for (long i = 0; i < o.subscribers; ++i) {
-      const bool en = rng() % 10 < 2;
-      out << 'C' << i << ',' << (en ? english[rng() % 4] : std::string(surnames[rng() % 10]) + given[rng() % 10]) << ','
-          << tiers[rng() % 5] << ",13" << (100000000 + rng() % 900000000) << ",c" << i << "@example.com,"
-          << (en ? "en" : "zh-CN") << ',' << channels[rng() % 3] << ",,," << (rng() % 50 == 0 ? "stock_pick" : "")
-          << '\n';
-    }
+    out << bench::subscribers_csv_header;
+    for (long i = 0; i < o.subscribers; ++i) bench::write_subscriber_row(out, i, rng);
   }
   std::ofstream out(o.dir / "holdings.csv");
   out << "account_id,symbol\n";

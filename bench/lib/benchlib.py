@@ -140,6 +140,27 @@ def wait_until(predicate, timeout, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
+def wait_for_count(count, n, timeout, what, stalled=None, interval=0.05):
+    """Polls `count()` until it reaches n; returns the time.monotonic() at which it was first
+    seen at or above n (late by at most `interval`). BenchError after `timeout` s, or earlier
+    when `stalled` is given and the count did not move for that many seconds (a sender that
+    gave up should not cost the whole timeout)."""
+    deadline = time.monotonic() + timeout
+    last, moved = -1, time.monotonic()
+    while True:
+        now = time.monotonic()
+        got = count()
+        if got >= n:
+            return now
+        if got != last:
+            last, moved = got, now
+        elif stalled is not None and now - moved > stalled:
+            raise BenchError(f"{what}: {got:,} of {n:,}, none new for {stalled} s")
+        if now > deadline:
+            raise BenchError(f"{what}: {got:,} of {n:,} within {timeout:.0f} s")
+        time.sleep(interval)
+
+
 def process_cpu_seconds(pid):
     """User + system CPU seconds of a live process (Linux /proc)."""
     with open(f"/proc/{pid}/stat") as f:

@@ -39,13 +39,12 @@ member holds its partitions until its session times out (session.timeout.ms
 10000, engine/kafka/consumer.cpp), so the new process, ready in well under a
 second, gets them ~10 s later.
 """
-import threading
 import time
 import uuid
 
 from benchlib import BenchError, Figure, Section, Target, wait_until
 from engine import MARKET_SUMMARY_DATA, SMS_HTTP_CONCURRENCY, EngineRun, sms_http_to
-from gateway import start_gateway
+from gateway import StatsWatcher, start_gateway
 
 GROUP_WRITES = 512          # dispatch's store: DispatchRole::start, SqliteDb::Options::group_writes
 WRITES_PER_SEND = 4         # cap_uses + receipt_expected + sent + receipt_alias (see above)
@@ -63,33 +62,18 @@ def fractions(kills):
     return [round(FIRST_FRACTION + i * step, 4) for i in range(kills)]
 
 
-class FirstAcceptAfter:
-    """A thread that notes the wall time at which the gateway's accepted count first exceeds `base`."""
+class FirstAcceptAfter(StatsWatcher):
+    """Notes the wall time at which the gateway's accepted count first exceeds `base`."""
 
     def __init__(self, stats, base, timeout):
-        self.stats, self.base, self.timeout = stats, base, timeout
-        self.at = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.base, self.at = base, None
+        super().__init__(stats, self._see, POLL_SECONDS, timeout)
 
-    def _run(self):
-        deadline = time.monotonic() + self.timeout
-        while not self._stop.is_set() and time.monotonic() < deadline:
-            try:
-                if self.stats()["accepted"] > self.base:
-                    self.at = time.time()
-                    return
-            except BenchError:
-                pass
-            self._stop.wait(POLL_SECONDS)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=10)
+    def _see(self, at, stats):
+        if stats["accepted"] > self.base:
+            self.at = at
+            return True
+        return False
 
 
 def settled(stats):

@@ -18,7 +18,7 @@ import time
 import uuid
 
 import engine as engine_mod
-from benchlib import BenchError, Figure, Ratio, Section, Target, process_cpu_seconds, wait_until
+from benchlib import BenchError, Figure, Ratio, Section, Target, process_cpu_seconds, wait_for_count, wait_until
 from engine import EngineRun
 from gateway import start_gateway
 from smtp import CONNECTOR_CONCURRENCY as SMTP_FLOOR_CONCURRENCY, start_smtp_sink
@@ -100,25 +100,6 @@ def _check_settled(e, event_id, n, timeout, what):
     return totals
 
 
-def _wait_progress(count, n, timeout, what):
-    """Polls count() until >= n; BenchError with the count after `timeout` s or after STALLED
-    s without progress. Returns the last count seen."""
-    deadline = time.monotonic() + timeout
-    last, moved = -1, time.monotonic()
-    while True:
-        got = count()
-        now = time.monotonic()
-        if got >= n:
-            return got
-        if got != last:
-            last, moved = got, now
-        elif now - moved > STALLED:
-            raise BenchError(f"{what}: {got:,} of {n:,} arrived, none new for {STALLED} s")
-        if now > deadline:
-            raise BenchError(f"{what}: {got:,} of {n:,} arrived within {timeout:.0f} s")
-        time.sleep(GATEWAY_POLL)
-
-
 def _cpu_text(engine_cpu, broker_cpu):
     return f"engine {engine_cpu:.1f} CPU s" + (f", broker {broker_cpu:.1f}" if broker_cpu is not None else "")
 
@@ -141,7 +122,8 @@ def _one_sms_run(ctx, n, i):
         event = _event("market_summary", i)
         t0 = e.publish(event)
         timeout = _timeout(n)
-        _wait_progress(lambda: stats()["distinct"], n, timeout, "sms_fanout: the gateway")
+        wait_for_count(lambda: stats()["distinct"], n, timeout, "sms_fanout: the gateway's distinct ids",
+                       STALLED, GATEWAY_POLL)
         _check_settled(e, event["id"], n, timeout, "sms_fanout")
         engine_cpu, broker_cpu = cpu.read()
         rss = e.peak_rss_mib()

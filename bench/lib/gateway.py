@@ -15,6 +15,7 @@ import os
 import select
 import signal
 import subprocess
+import threading
 import time
 import urllib.request
 
@@ -71,6 +72,35 @@ def reset_gateway(base):
 
 
 @contextlib.contextmanager
+class StatsWatcher:
+    """Reads the gateway's counters (`stats()`) on a thread every `interval` s and hands each
+    reading to `on_sample(unix time, stats)`, until it returns True, `timeout` s pass (None: no
+    bound) or the `with` block ends. A reading that fails is skipped."""
+
+    def __init__(self, stats, on_sample, interval, timeout=None):
+        self.stats, self.on_sample, self.interval, self.timeout = stats, on_sample, interval, timeout
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        while not self._stop.is_set() and (deadline is None or time.monotonic() < deadline):
+            try:
+                if self.on_sample(time.time(), self.stats()):
+                    return
+            except BenchError:
+                pass
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
 def start_gateway(ctx, *args, path="/sms"):
     """Runs bench_gateway with `args` (e.g. "--threads", "2", "--latency-ms", "5");
     yields (url, stats) where url is http://127.0.0.1:PORT<path> for messages

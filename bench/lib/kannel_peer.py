@@ -25,7 +25,7 @@ import urllib.request
 import uuid
 from urllib.parse import unquote_to_bytes
 
-from benchlib import BenchError, Figure, Ratio, Section, process_cpu_seconds, wait_until
+from benchlib import BenchError, Figure, Ratio, Section, process_cpu_seconds, wait_for_count, wait_until
 import engine as engine_mod
 from engine import EngineRun
 
@@ -82,20 +82,7 @@ class Arrivals:
     def wait_for(self, n, timeout, stalled=30):
         """time.monotonic() when n messages had arrived; BenchError after `timeout` s, or after
         `stalled` s without a new arrival."""
-        deadline = time.monotonic() + timeout
-        last, moved = -1, time.monotonic()
-        while True:
-            now = time.monotonic()
-            got = self.poll()
-            if got >= n:
-                return now
-            if got != last:
-                last, moved = got, now
-            elif now - moved > stalled:
-                raise BenchError(f"fake SMSC: {got} of {n} messages, none new for {stalled} s")
-            if now > deadline:
-                raise BenchError(f"fake SMSC: {got} of {n} messages within {timeout} s")
-            time.sleep(0.005)
+        return wait_for_count(self.poll, n, timeout, "fake SMSC: messages", stalled, 0.005)
 
 
 # `Got message N: <SENDER RECEIVER ucs-2 URLENC>` (scripts/kannel describes the format).

@@ -21,7 +21,7 @@ import subprocess
 import time
 from email.message import EmailMessage
 
-from benchlib import BenchError, Figure, Section, process_cpu_seconds
+from benchlib import BenchError, Figure, Section, process_cpu_seconds, wait_for_count
 
 SMTP_SINK = "/usr/sbin/smtp-sink"
 SMTP_SOURCE = "/usr/sbin/smtp-source"
@@ -80,20 +80,7 @@ class SmtpSink:
         BenchError after `timeout` seconds, or earlier when `stalled` is given and the count
         did not move for that many seconds (a sender that gave up should not cost the whole
         timeout)."""
-        deadline = time.monotonic() + timeout
-        last_count, last_move = -1, time.monotonic()
-        while True:
-            now = time.monotonic()
-            got = self.count()
-            if got >= n:
-                return now
-            if got != last_count:
-                last_count, last_move = got, now
-            elif stalled is not None and now - last_move > stalled:
-                raise BenchError(f"smtp-sink: {got} of {n} messages, no new one for {stalled} s")
-            if now > deadline:
-                raise BenchError(f"smtp-sink: {got} of {n} messages within {timeout} s")
-            time.sleep(_POLL_SECONDS)
+        return wait_for_count(self.count, n, timeout, "smtp-sink: messages", stalled, _POLL_SECONDS)
 
     def close(self):
         if self._fd is not None:

@@ -19,12 +19,11 @@ and any SMS missing, repeated or unexpected is seen.
 import hashlib
 import math
 import os
-import threading
 import time
 
 from benchlib import BenchError, Figure, Section, Target, wait_until
 from engine import MARKET_SUMMARY_DATA, SMS_HTTP_CONCURRENCY, EngineRun, sms_http_to, urgent_symbol
-from gateway import start_gateway
+from gateway import StatsWatcher, start_gateway
 
 HOLDERS = 10               # advisor accounts holding each URG symbol (EngineRun urgent_holders)
 TRACE = "URG0"             # in every urgent SMS (its symbol and data.name), in no bulk one
@@ -68,30 +67,12 @@ def read_trace(path):
     return out
 
 
-class Sampler:
-    """Samples the gateway's accepted count every POLL_SECONDS on a thread: (unix time, accepted)."""
+class Sampler(StatsWatcher):
+    """Samples the gateway's accepted count every POLL_SECONDS: (unix time, accepted)."""
 
     def __init__(self, stats):
-        self.stats, self.samples = stats, []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            try:
-                s = self.stats()
-                self.samples.append((time.time(), s["accepted"]))
-            except BenchError:
-                pass
-            self._stop.wait(POLL_SECONDS)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=10)
+        self.samples = []
+        super().__init__(stats, lambda at, s: self.samples.append((at, s["accepted"])), POLL_SECONDS)
 
     def latest(self):
         return self.samples[-1][1] if self.samples else 0

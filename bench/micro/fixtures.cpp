@@ -1,5 +1,7 @@
 #include "bench/micro/fixtures.h"
 
+#include "bench/common/generated_subscribers.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -55,29 +57,20 @@ std::filesystem::path source_dir() {
 
 std::unique_ptr<Directory> generate_directory(long n) {
   std::mt19937_64 rng(42);
-  static const char* surnames[] = {"王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周"};
-  static const char* given[] = {"伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋"};
-  static const char* english[] = {"Alice Wong", "Brian Lee", "Carol Chen", "David Liu"};
-  static const char* tiers[] = {"advisor", "research", "basic", "basic", "basic"};
-  static const char* channels[] = {"sms", "email", "sms+email"};
-  std::string subscribers = "account_id,name,tier,mobile,email,locale,channels,quiet_hours,timezone,opt_out\n";
+  std::ostringstream subscribers_out;
+  subscribers_out << subscribers_csv_header;
   std::string holdings = "account_id,symbol\n";
-  subscribers.reserve(std::size_t(n) * 80);
   holdings.reserve(std::size_t(n) * 5 * 18);
   for (long i = 0; i < n; ++i) {
-    const bool en = rng() % 10 < 2;
+    write_subscriber_row(subscribers_out, i, rng);
     const std::string account = "C" + std::to_string(i);
-    subscribers += account + ',' + (en ? english[rng() % 4] : std::string(surnames[rng() % 10]) + given[rng() % 10]) + ',' +
-                   tiers[rng() % 5] + ",13" + std::to_string(100000000 + rng() % 900000000) + ',' + 'c' +
-                   std::to_string(i) + "@example.com," + (en ? "en" : "zh-CN") + ',' + channels[rng() % 3] + ",,," +
-                   (rng() % 50 == 0 ? "stock_pick" : "") + '\n';
     if (i % 10 == 0) holdings += account + ",600519.SH\n";
     // About 4.5 other holdings each, distinct symbols (601000-604999, never 600519).
     const int others = 3 + int(rng() % 4);
     const long first = long(rng() % 4000);
     for (int k = 0; k < others; ++k) holdings += account + ',' + std::to_string(601000 + (first + k * 997) % 4000) + ".SH\n";
   }
-  std::istringstream subscribers_in(std::move(subscribers)), holdings_in(std::move(holdings));
+  std::istringstream subscribers_in(std::move(subscribers_out).str()), holdings_in(std::move(holdings));
   DirectorySources sources;
   sources.subscribers = &subscribers_in;
   sources.holdings = &holdings_in;

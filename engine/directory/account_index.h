@@ -1,7 +1,7 @@
 // Account id -> subscriber number, as a flat open-addressing table.
 //
 // Written by hand because the directory's load time was 53% std::unordered_map
-// look-ups (bench/RESULTS.md): a node-based map costs a bucket, a node and the
+// look-ups (bench/NOTES.md): a node-based map costs a bucket, a node and the
 // key, three random memory accesses per holding row. Here a probe reads one
 // 8-byte slot (the subscriber number and 32 bits of the key's hash) and touches
 // the subscriber's record only when those 32 bits match.

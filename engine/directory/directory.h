@@ -6,7 +6,7 @@
 // flat AccountIndex over it;
 // holdings and watchlists as CSR indexes (symbol id -> offsets into one
 // vector of subscriber indexes), symbols interned. 1,000,000 subscribers and
-// 5,000,000 holdings: see bench/RESULTS.md.
+// 5,000,000 holdings: see bench/NOTES.md; current figures in bench/RESULTS.md.
 //
 // Immutable after loading; safe to read from many threads.
 #pragma once

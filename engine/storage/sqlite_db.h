@@ -13,7 +13,7 @@
 // writes, when it is older than `group_age`, or at `flush()`. One commit per
 // hundreds of writes instead of one each: at tens of thousands of sends a
 // second, per-write commits (each a WAL append, a lock and a page write) were
-// most of dispatch's CPU (bench/RESULTS.md). What a group holds survives a
+// most of dispatch's CPU (bench/NOTES.md). What a group holds survives a
 // crash only once committed, so the owner flushes before it tells Kafka
 // (offsets) that the work is done.
 #pragma once
