@@ -71,7 +71,6 @@ def reset_gateway(base):
         raise BenchError(f"bench_gateway's /_reset did not answer: {e}") from None
 
 
-@contextlib.contextmanager
 class StatsWatcher:
     """Reads the gateway's counters (`stats()`) on a thread every `interval` s and hands each
     reading to `on_sample(unix time, stats)`, until it returns True, `timeout` s pass (None: no
@@ -101,6 +100,7 @@ class StatsWatcher:
         self._thread.join(timeout=10)
 
 
+@contextlib.contextmanager
 def start_gateway(ctx, *args, path="/sms"):
     """Runs bench_gateway with `args` (e.g. "--threads", "2", "--latency-ms", "5");
     yields (url, stats) where url is http://127.0.0.1:PORT<path> for messages
