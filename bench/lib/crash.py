@@ -17,8 +17,9 @@ Why duplicates are bounded (the window, counted from the code):
   (DispatchRole::commit_finished, poll_receipts), so after a SIGKILL it re-reads
   every delivery whose offset was not committed and skips those its sent ledger
   holds (DispatchRole::admit);
-- the store is SQLite with group commit (engine/storage/sqlite_db.h; opened in
-  DispatchRole::start with group_writes 512, group_age 20 ms): a write joins the
+- the store is SQLite with group commit (engine/storage/sqlite_db.h; the
+  config's dispatch.ledger_batch 512, its default, written into the engine's
+  config here, and ledger_interval 20 ms): a write joins the
   open transaction, committed at its 512th write, at the first write after it is
   20 ms old, or at a flush; SIGKILL loses the open one (at most 511 writes);
 - each SMS sent over sms_http writes 4 rows to that store: the daily cap's
@@ -46,7 +47,7 @@ from benchlib import BenchError, Figure, Section, Target, wait_until
 from engine import MARKET_SUMMARY_DATA, SMS_HTTP_CONCURRENCY, EngineRun, sms_http_to
 from gateway import StatsWatcher, start_gateway
 
-GROUP_WRITES = 512          # dispatch's store: DispatchRole::start, SqliteDb::Options::group_writes
+GROUP_WRITES = 512          # dispatch.ledger_batch (its default), set in the engine's config
 WRITES_PER_SEND = 4         # cap_uses + receipt_expected + sent + receipt_alias (see above)
 WINDOW = SMS_HTTP_CONCURRENCY + GROUP_WRITES // WRITES_PER_SEND
 FIRST_FRACTION, LAST_FRACTION = 0.20, 0.80
@@ -94,7 +95,8 @@ def one_kill(ctx, run, n, fraction):
     timeout = max(120, n / 1_000)   # bounded: far longer than a drain at 2k/s
     event_id = f"crash-{run}-{uuid.uuid4().hex[:6]}"
     with start_gateway(ctx) as (url, stats), \
-            EngineRun(ctx, subscribers=n, connectors=sms_http_to(url), name="crash") as engine:
+            EngineRun(ctx, subscribers=n, connectors=sms_http_to(url), name="crash",
+                      extra_yaml=f"dispatch: {{ ledger_batch: {GROUP_WRITES} }}\n") as engine:
         t_publish = engine.publish({"id": event_id, "type": "market_summary", "data": MARKET_SUMMARY_DATA})
         target = int(fraction * n)
         wait_until(lambda: stats()["accepted"] >= target, timeout, interval=POLL_SECONDS,
