@@ -32,7 +32,9 @@ void report(benchmark::State& state, std::int64_t per_iteration) {
   state.counters["deliveries"] = double(per_iteration);
 }
 
-void PlanAudience(benchmark::State& state, const std::string& text) {
+// Plans the event's audience each iteration and hands every delivery to `use`.
+template <class Use>
+void plan_each(benchmark::State& state, const std::string& text, Use use) {
   const Directory& directory = bench::directory(state.range(0));
   const Event event = parsed(text);
   const AudiencePlanner planner(config(), directory);
@@ -40,27 +42,22 @@ void PlanAudience(benchmark::State& state, const std::string& text) {
   for (auto _ : state) {
     deliveries = 0;
     planner.plan(event, [&](PlannedDelivery&& p) {
-      benchmark::DoNotOptimize(p.delivery.delivery_id.data());
+      use(p);
       ++deliveries;
     });
   }
   report(state, deliveries);
 }
 
+void PlanAudience(benchmark::State& state, const std::string& text) {
+  plan_each(state, text, [](const PlannedDelivery& p) { benchmark::DoNotOptimize(p.delivery.delivery_id.data()); });
+}
+
 void PlanAudienceAndSerialize(benchmark::State& state, const std::string& text) {
-  const Directory& directory = bench::directory(state.range(0));
-  const Event event = parsed(text);
-  const AudiencePlanner planner(config(), directory);
-  std::int64_t deliveries = 0;
-  for (auto _ : state) {
-    deliveries = 0;
-    planner.plan(event, [&](PlannedDelivery&& p) {
-      auto record = serialize(p.delivery);
-      benchmark::DoNotOptimize(record.data());
-      ++deliveries;
-    });
-  }
-  report(state, deliveries);
+  plan_each(state, text, [](const PlannedDelivery& p) {
+    auto record = serialize(p.delivery);
+    benchmark::DoNotOptimize(record.data());
+  });
 }
 
 // Baseline: the same candidates walked, reading what the planner reads of
