@@ -563,14 +563,10 @@ void DispatchRole::commit_finished() {
     return;
   }
   // Each topic's offsets go to the group that reads it.
-  std::vector<kafka::PartitionOffset> tiers, urgent;
-  for (auto& p : offsets_.take_commits()) (p.topic == topics_.urgent ? urgent : tiers).push_back(std::move(p));
-  const auto commit = [](kafka::Consumer& consumer, const std::vector<kafka::PartitionOffset>& positions) {
-    if (positions.empty()) return;
-    if (auto r = consumer.commit(positions); !r) spdlog::error("dispatch: {}", r.error().message);
-  };
-  commit(*consumer_, tiers);
-  commit(*urgent_consumer_, urgent);
+  std::map<kafka::Consumer*, std::vector<kafka::PartitionOffset>> by_consumer;
+  for (auto& p : offsets_.take_commits()) by_consumer[&consumer_for(p.topic)].push_back(std::move(p));
+  for (const auto& [consumer, positions] : by_consumer)
+    if (auto r = consumer->commit(positions); !r) spdlog::error("dispatch: {}", r.error().message);
 }
 
 // ---- the connectors' threads ----------------------------------------------
