@@ -1,5 +1,8 @@
 #include "engine/directory/account_index.h"
 
+#include <algorithm>
+#include <array>
+
 namespace sunbeam {
 namespace {
 
@@ -45,13 +48,40 @@ std::optional<std::uint32_t> AccountIndex::insert(std::string_view account, std:
 
 std::optional<std::uint32_t> AccountIndex::find(std::string_view account, const AccountOf& account_of) const {
   if (slots_.empty()) return std::nullopt;
-  const auto h = hash_of(account);
+  return find_hashed(account, hash_of(account), account_of);
+}
+
+std::optional<std::uint32_t> AccountIndex::find_hashed(std::string_view account, std::uint64_t h,
+                                                       const AccountOf& account_of) const {
   const auto bits = std::uint32_t(h >> 32);
   const std::size_t mask = slots_.size() - 1;
   for (std::size_t at = h & mask;; at = (at + 1) & mask) {
     const Slot& s = slots_[at];
     if (!s.index_plus_one) return std::nullopt;
     if (s.hash_bits == bits && account_of(s.index_plus_one - 1) == account) return s.index_plus_one - 1;
+  }
+}
+
+void AccountIndex::find_many(std::span<const std::string_view> accounts, std::span<std::optional<std::uint32_t>> out,
+                             const AccountOf& account_of, const std::function<void(std::uint32_t)>& prefetch) const {
+  if (slots_.empty()) {
+    std::fill(out.begin(), out.end(), std::nullopt);
+    return;
+  }
+  const std::size_t mask = slots_.size() - 1;
+  constexpr std::size_t most = 64;  // enough look-ups in flight to cover the latency, few enough to stay in L1
+  std::array<std::uint64_t, most> hashes;
+  for (std::size_t start = 0; start < accounts.size(); start += most) {
+    const std::size_t n = std::min(most, accounts.size() - start);
+    for (std::size_t k = 0; k < n; ++k) {
+      hashes[k] = hash_of(accounts[start + k]);
+      __builtin_prefetch(&slots_[hashes[k] & mask]);
+    }
+    for (std::size_t k = 0; k < n; ++k) {
+      const Slot& s = slots_[hashes[k] & mask];
+      if (s.index_plus_one && s.hash_bits == std::uint32_t(hashes[k] >> 32)) prefetch(s.index_plus_one - 1);
+    }
+    for (std::size_t k = 0; k < n; ++k) out[start + k] = find_hashed(accounts[start + k], hashes[k], account_of);
   }
 }
 

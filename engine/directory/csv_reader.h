@@ -24,6 +24,7 @@ class CsvReader {
  private:
   bool fill();
   int get();  // next byte or -1
+  void take_plain(std::string& field);
 
   std::istream& in_;
   std::vector<char> buffer_;

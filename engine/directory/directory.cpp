@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -86,6 +87,25 @@ std::string join_tiers(const Config& c) {
   return out;
 }
 
+// Newlines in a file plus one (an upper bound on its CSV records), or 0 if it
+// cannot be read. A pass at memory speed (~1 s for 1.6 GB from the page cache)
+// that spares the load growing its vectors ~25 times.
+std::size_t count_lines(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return 0;
+  std::vector<char> buf(1 << 20);
+  std::size_t lines = 1;
+  while (in.read(buf.data(), std::streamsize(buf.size())) || in.gcount() > 0) {
+    const char* p = buf.data();
+    const char* end = p + in.gcount();
+    while ((p = static_cast<const char*>(std::memchr(p, '\n', std::size_t(end - p))))) {
+      ++lines;
+      ++p;
+    }
+  }
+  return lines;
+}
+
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
   std::size_t start = 0;
@@ -108,7 +128,12 @@ class DirectoryBuilder {
     dir_.by_tier_.resize(config.tiers.size());
   }
 
-  void read_subscribers(std::istream& in, const std::string& name) {
+  void read_subscribers(std::istream& in, const std::string& name, std::size_t lines_hint) {
+    if (lines_hint > 1) {
+      dir_.subscribers_.reserve(lines_hint - 1);
+      dir_.accounts_.reserve(lines_hint - 1);
+      lines_.reserve(lines_hint - 1);
+    }
     CsvReader csv(in);
     std::vector<std::string> f;
     if (!csv.next(f) || !header_is(f, subscriber_columns)) {
@@ -130,31 +155,55 @@ class DirectoryBuilder {
     }
   }
 
-  // Holdings or watchlist: `account_id,symbol` rows into `pairs`.
-  void read_pairs(std::istream& in, const std::string& name, std::vector<std::pair<std::uint32_t, SubscriberIndex>>& pairs) {
+  // Holdings or watchlist: `account_id,symbol` rows into `pairs`. Rows are
+  // read in batches and their accounts looked up together (find_many: a
+  // holdings file names accounts in no order, so each look-up one at a time
+  // waits on memory); problems are still reported in line order.
+  void read_pairs(std::istream& in, const std::string& name, std::size_t lines_hint,
+                  std::vector<std::pair<std::uint32_t, SubscriberIndex>>& pairs) {
     CsvReader csv(in);
     std::vector<std::string> f;
     if (!csv.next(f) || f.size() != 2 || f[0] != "account_id" || f[1] != "symbol") {
       problem(name, 1, "the header must be account_id,symbol");
       return;
     }
+    if (lines_hint > 1) pairs.reserve(pairs.size() + lines_hint - 1);
+    constexpr std::size_t batch_size = 256;
+    struct Row {
+      std::string account, symbol;
+      int line = 0;
+    };
+    std::vector<Row> rows(batch_size);
+    std::vector<std::string_view> accounts(batch_size);
+    std::vector<std::optional<SubscriberIndex>> found(batch_size);
+    std::size_t n = 0;
+    const auto account_of = [this](SubscriberIndex i) { return dir_.account_of(i); };
+    const auto prefetch = [this](SubscriberIndex i) { __builtin_prefetch(&dir_.subscribers_[i].account); };
+    const auto resolve = [&] {
+      for (std::size_t k = 0; k < n; ++k) accounts[k] = rows[k].account;
+      dir_.accounts_.find_many(std::span(accounts.data(), n), std::span(found.data(), n), account_of, prefetch);
+      for (std::size_t k = 0; k < n; ++k) {
+        const Row& r = rows[k];
+        if (!found[k]) problem(name, r.line, "account \"" + r.account + "\" is not in the subscribers file; row skipped");
+        else if (!valid_symbol(r.symbol))
+          problem(name, r.line, "\"" + r.symbol + "\" is not a security code like 600519.SH; row skipped");
+        else pairs.emplace_back(intern(r.symbol), *found[k]);
+      }
+      n = 0;
+    };
     while (csv.next(f)) {
       if (f.size() == 1 && f[0].empty()) continue;
       if (!csv.error().empty() || f.size() != 2) {
+        resolve();
         problem(name, csv.line(), (csv.error().empty() ? "expected 2 fields" : csv.error()) + "; row skipped");
         continue;
       }
-      const Subscriber* who = dir_.find(f[0]);
-      if (!who) {
-        problem(name, csv.line(), "account \"" + f[0] + "\" is not in the subscribers file; row skipped");
-        continue;
-      }
-      if (!valid_symbol(f[1])) {
-        problem(name, csv.line(), "\"" + f[1] + "\" is not a security code like 600519.SH; row skipped");
-        continue;
-      }
-      pairs.emplace_back(intern(f[1]), SubscriberIndex(who - dir_.subscribers_.data()));
+      rows[n].account.swap(f[0]);
+      rows[n].symbol.swap(f[1]);
+      rows[n].line = csv.line();
+      if (++n == batch_size) resolve();
     }
+    resolve();
   }
 
   Directory finish(std::vector<std::pair<std::uint32_t, SubscriberIndex>>& holdings,
@@ -253,19 +302,32 @@ class DirectoryBuilder {
     return it->second;
   }
 
-  // Sort (symbol, subscriber) pairs, drop repeats, and lay them out as CSR.
+  // Lays (symbol, subscriber) pairs out as CSR, each symbol's members sorted
+  // and without repeats. A counting sort by symbol (linear) and then a sort of
+  // each symbol's few members: std::sort of all 50M pairs at once was 7% of a
+  // 10M load.
   void build_index(std::vector<std::pair<std::uint32_t, SubscriberIndex>>& pairs, Directory::SymbolIndex& index) {
-    std::sort(pairs.begin(), pairs.end());
-    pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
-    index.offsets.assign(dir_.symbols_.size() + 1, 0);
-    index.members.reserve(pairs.size());
-    for (const auto& [symbol, who] : pairs) {
-      ++index.offsets[symbol + 1];
-      index.members.push_back(who);
-    }
-    for (std::size_t i = 1; i < index.offsets.size(); ++i) index.offsets[i] += index.offsets[i - 1];
+    const std::size_t symbols = dir_.symbols_.size();
+    std::vector<std::uint32_t> next(symbols + 1, 0);
+    for (const auto& [symbol, who] : pairs) ++next[symbol + 1];
+    for (std::size_t i = 1; i <= symbols; ++i) next[i] += next[i - 1];
+    index.offsets = next;  // where each symbol's members start
+    index.members.resize(pairs.size());
+    for (const auto& [symbol, who] : pairs) index.members[next[symbol]++] = who;
     pairs.clear();
     pairs.shrink_to_fit();
+    // Sort and deduplicate each symbol's run, moving it down over the repeats removed before it.
+    std::size_t kept = 0;
+    for (std::size_t s = 0; s < symbols; ++s) {
+      const auto first = index.members.begin() + index.offsets[s], last = index.members.begin() + index.offsets[s + 1];
+      std::sort(first, last);
+      const auto end = std::unique(first, last);
+      index.offsets[s] = std::uint32_t(kept);
+      kept = std::size_t(std::move(first, end, index.members.begin() + kept) - index.members.begin());
+    }
+    index.offsets[symbols] = std::uint32_t(kept);
+    index.members.resize(kept);
+    index.members.shrink_to_fit();
   }
 
   const Config& config_;
@@ -279,9 +341,9 @@ DirectoryLoad load_directory(const DirectorySources& sources, const Config& conf
   DirectoryLoad out;
   DirectoryBuilder builder(config, out.problems);
   std::vector<std::pair<std::uint32_t, SubscriberIndex>> holdings, watchlist;
-  if (sources.subscribers) builder.read_subscribers(*sources.subscribers, sources.subscribers_name);
-  if (sources.holdings) builder.read_pairs(*sources.holdings, sources.holdings_name, holdings);
-  if (sources.watchlist) builder.read_pairs(*sources.watchlist, sources.watchlist_name, watchlist);
+  if (sources.subscribers) builder.read_subscribers(*sources.subscribers, sources.subscribers_name, sources.subscribers_lines);
+  if (sources.holdings) builder.read_pairs(*sources.holdings, sources.holdings_name, sources.holdings_lines, holdings);
+  if (sources.watchlist) builder.read_pairs(*sources.watchlist, sources.watchlist_name, sources.watchlist_lines, watchlist);
   out.directory = builder.finish(holdings, watchlist);
   return out;
 }
@@ -290,16 +352,21 @@ DirectoryLoad load_directory(const DirectoryConfig& files, const Config& config)
   std::ifstream subscribers, holdings, watchlist;
   DirectorySources sources;
   std::vector<Problem> unreadable;
-  const auto open = [&](const std::filesystem::path& path, std::ifstream& stream, std::istream*& slot, std::string& name) {
+  const auto open = [&](const std::filesystem::path& path, std::ifstream& stream, std::istream*& slot, std::string& name,
+                        std::size_t& lines) {
     if (path.empty()) return;
     name = path.string();
     stream.open(path, std::ios::binary);
-    if (stream) slot = &stream;
-    else unreadable.push_back({name, 0, "cannot read the file"});
+    if (!stream) {
+      unreadable.push_back({name, 0, "cannot read the file"});
+      return;
+    }
+    slot = &stream;
+    lines = count_lines(path);
   };
-  open(files.subscribers, subscribers, sources.subscribers, sources.subscribers_name);
-  open(files.holdings, holdings, sources.holdings, sources.holdings_name);
-  open(files.watchlist, watchlist, sources.watchlist, sources.watchlist_name);
+  open(files.subscribers, subscribers, sources.subscribers, sources.subscribers_name, sources.subscribers_lines);
+  open(files.holdings, holdings, sources.holdings, sources.holdings_name, sources.holdings_lines);
+  open(files.watchlist, watchlist, sources.watchlist, sources.watchlist_name, sources.watchlist_lines);
   auto out = load_directory(sources, config);
   out.problems.insert(out.problems.begin(), unreadable.begin(), unreadable.end());
   return out;

@@ -5,6 +5,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <map>
+#include <set>
 #include <sstream>
 
 using namespace sunbeam;
@@ -98,6 +101,52 @@ TEST_CASE("quoted fields may hold commas, quotes and newlines; lines stay right"
   CHECK(has_problem(d, "subscribers.csv", 5, "gold"));  // line 5: Q2 took lines 3 and 4
   CHECK(has_problem(d, "subscribers.csv", 6, "not closed"));
   CHECK(d.directory.size() == 2);
+}
+
+TEST_CASE("CRLF line ends, and a quote inside an unquoted field, read as written") {
+  auto d = load(header +
+                "C1,O\"Brien,basic,13800000001,,en,sms,,,\r\n"
+                "C2,\"Lee\",basic,13800000002,b@example.com,en,sms+email,,,\r\n"
+                "C3,\"Lee\"x,basic,13800000003,,en,sms,,,\r\n");
+  CHECK(d.directory.find("C1")->name == "O\"Brien");
+  CHECK(d.directory.find("C2")->name == "Lee");
+  CHECK(d.directory.find("C2")->email == "b@example.com");
+  CHECK(d.directory.find("C2")->opt_out_channels.empty());  // the last field lost its \r
+  CHECK(has_problem(d, "subscribers.csv", 4, "after a closing quote"));
+}
+
+TEST_CASE("holdings over many look-up batches: every good row indexed once, problems in line order") {
+  std::string subscribers = header, holdings = "account_id,symbol\n";
+  for (int i = 0; i < 600; ++i) subscribers += "A" + std::to_string(i) + ",n,basic,138" + std::to_string(10000000 + i) + ",,en,sms,,,\n";
+  std::map<std::string, std::set<std::string>> want;  // symbol -> accounts
+  std::vector<int> bad_lines;
+  for (int k = 0; k < 1000; ++k) {
+    const int line = k + 2;
+    const std::string symbol = "60000" + std::to_string(k % 5) + ".SH";
+    if (k % 97 == 0) {
+      holdings += "ZZ" + std::to_string(k) + "," + symbol + "\n";
+      bad_lines.push_back(line);
+      continue;
+    }
+    const std::string account = "A" + std::to_string(k * 7 % 600);  // rows k and k + 600 repeat each other
+    holdings += account + "," + symbol + "\n";
+    want[symbol].insert(account);
+  }
+  auto d = load(subscribers, holdings);
+  REQUIRE(d.directory.size() == 600);
+  std::size_t total = 0;
+  for (const auto& [symbol, accounts] : want) {
+    const auto members = d.directory.holders(symbol);
+    CHECK(std::is_sorted(members.begin(), members.end()));
+    std::set<std::string> got;
+    for (auto i : members) got.insert(d.directory.at(i).account);
+    CHECK(got == accounts);
+    CHECK(members.size() == accounts.size());  // no repeats
+    total += accounts.size();
+  }
+  CHECK(d.directory.holdings_count() == total);
+  REQUIRE(d.problems.size() == bad_lines.size());
+  for (std::size_t i = 0; i < bad_lines.size(); ++i) CHECK(d.problems[i].line == bad_lines[i]);
 }
 
 TEST_CASE("a wrong header is reported on line 1 and nothing loads") {
