@@ -28,7 +28,8 @@ from gateway import StatsWatcher, start_gateway
 HOLDERS = 10               # advisor accounts holding each URG symbol (EngineRun urgent_holders)
 TRACE = "URG0"             # in every urgent SMS (its symbol and data.name), in no bulk one
 START_FRACTION = 0.10      # the first urgent event once the gateway accepted this much of the bulk
-SPREAD_FRACTION = 0.60     # the urgent events span this share of the bulk's expected remaining drain
+SPREAD_FRACTION = 0.60     # the urgent events span this share of the bulk's expected remaining drain ...
+SPREAD_MAX_SECONDS = 30    # ... but at most this long: the run ends once the urgent SMS are measured
 POLL_SECONDS = 0.02        # the gateway's counters are sampled this often
 
 
@@ -99,7 +100,7 @@ def one_run(ctx, run, n, events):
             # Spread the urgent events over most of what is left of the drain, at its rate so far.
             s = stats()
             rate = s["accepted"] / max(1e-3, time.time() - s["first_accept"])
-            interval = min(1.0, max(0.01, SPREAD_FRACTION * (n - s["accepted"]) / rate / events))
+            interval = min(SPREAD_MAX_SECONDS / events, max(0.01, SPREAD_FRACTION * (n - s["accepted"]) / rate / events))
             ctx.log(f"urgent run {run + 1}: bulk at {s['accepted']:,} of {n:,} ({rate:,.0f}/s); "
                     f"{events} urgent events, one every {interval * 1000:.0f} ms")
             published = {}
@@ -112,14 +113,13 @@ def one_run(ctx, run, n, events):
                 published[event_id] = engine.publish({
                     "id": event_id, "type": "risk_alert", "symbol": symbol,
                     "data": {"name": symbol.split(".")[0], "message": "盘中跌幅超过7%，请关注持仓风险", "level": "高"}})
-            # At rest: every delivery recorded, so the gateway's counters are final.
-            engine.wait_at_rest(bulk_id, timeout)
-            for event_id in published:
-                engine.wait_at_rest(event_id, timeout)
-        final = stats()
-        # The trace is flushed every 100 ms: wait until it holds every urgent accept.
-        wait_until(lambda: len(read_trace(trace_path)) >= len(expected), 10, interval=0.1,
-                   what="the gateway's trace of the urgent messages")
+            # Every urgent SMS at the gateway (its trace is flushed every 100 ms). The
+            # bulk is not drained to its end: the SMS fan-out scenario measures and
+            # checks a whole drain; here it only has to be draining meanwhile.
+            wait_until(lambda: len(read_trace(trace_path)) >= len(expected), timeout, interval=0.1,
+                       what="the gateway's trace of the urgent messages")
+            time.sleep(0.5)   # a repeated accept of an urgent SMS would show in the trace by now
+            final = stats()
     trace = read_trace(trace_path)
 
     seen = {}
@@ -131,25 +131,22 @@ def one_run(ctx, run, n, events):
     if unexpected or missing or repeated:
         raise BenchError(f"urgent run {run + 1}: {len(missing)} urgent SMS missing, {len(repeated)} "
                          f"accepted more than once, {len(unexpected)} unexpected (trace {trace_path})")
-    if final["duplicates"] or final["distinct"] != n + len(expected):
-        raise BenchError(f"urgent run {run + 1}: the gateway accepted {final['distinct']:,} distinct "
-                         f"messages of {n + len(expected):,}, {final['duplicates']} duplicates")
+    if final["duplicates"]:
+        raise BenchError(f"urgent run {run + 1}: the gateway accepted {final['duplicates']} messages twice")
 
     accepts = {d: v[0] for d, v in seen.items()}
     latencies = [(accepts[d] - published[e]) * 1000 for d, e in expected.items()]
-    last_urgent = max(accepts.values())
-    if last_urgent < final["last_accept"]:
-        bulk_end = final["last_accept"]   # the last accept of all was a bulk message
-    else:
-        # An urgent message came last: the bulk ended at the first sample where the
-        # gateway held all of it (late by at most one sampling interval).
-        urgent_times = sorted(accepts.values())
-        bulk_end = next((t for t, accepted in sampler.samples
-                         if accepted - sum(1 for u in urgent_times if u <= t) >= n), final["last_accept"])
-    before_end = sum(1 for t in accepts.values() if t <= bulk_end)
+    # The bulk ended at the first sample where the gateway held all of it (late by at
+    # most one sampling interval), or had not ended when the run stopped.
+    urgent_times = sorted(accepts.values())
+    bulk_end = next((t for t, accepted in sampler.samples
+                     if accepted - sum(1 for u in urgent_times if u <= t) >= n), None)
+    before_end = sum(1 for t in urgent_times if bulk_end is None or t <= bulk_end)
+    bulk_done = n if bulk_end else final["accepted"] - len(expected)
+    bulk_seconds = (bulk_end or final["last_accept"]) - t_bulk
     return {
         "p50": percentile(latencies, 50), "p99": percentile(latencies, 99), "max": max(latencies),
-        "bulk_rate": n / (bulk_end - t_bulk), "bulk_seconds": bulk_end - t_bulk,
+        "bulk_rate": bulk_done / bulk_seconds, "bulk_seconds": bulk_seconds, "bulk_done": bulk_done,
         "before_end": before_end, "urgent": len(expected), "interval_ms": interval * 1000,
         "publish_span": max(published.values()) - min(published.values()),
         "slowest": sorted(((max(accepts[d] - published[e] for d, ev in expected.items() if ev == e),
@@ -171,7 +168,8 @@ def run(ctx):
         results.append(r)
         ctx.log(f"urgent run {i + 1}: p50 {r['p50']:.0f} ms, p99 {r['p99']:.0f} ms, max {r['max']:.0f} ms "
                 f"over {r['urgent']} urgent SMS; {r['before_end']} accepted before the bulk ended; bulk "
-                f"{n:,} at {r['bulk_rate']:,.0f}/s ({r['bulk_seconds']:.1f} s); {time.monotonic() - started:.0f} s")
+                f"{r['bulk_done']:,} of {n:,} at {r['bulk_rate']:,.0f}/s ({r['bulk_seconds']:.1f} s); "
+                f"{time.monotonic() - started:.0f} s")
         ctx.log("  slowest events: " + "; ".join(f"{e} (published {t:.1f} s after the bulk): {lat * 1000:,.0f} ms"
                                                  for lat, e, t in r["slowest"]))
     urgent = results[0]["urgent"]
@@ -186,12 +184,15 @@ def run(ctx):
             f"gateway has accepted {START_FRACTION:.0%} of it, {events} urgent `risk_alert` events are "
             f"published through the API, one per symbol URG000.SH.., each held by {HOLDERS} advisor "
             f"accounts ({urgent:,} urgent SMS), spread evenly over {SPREAD_FRACTION:.0%} of the drain "
-            "still expected at the rate so far (publish spans: " + spans + "). Latency of an urgent "
-            "SMS: the gateway's accept time (its `--trace` on the symbol) minus its event's publish "
-            "time (just before the POST to /v1/events), per run p50 and p99 (nearest rank) over all "
-            "urgent SMS. Every urgent SMS must arrive exactly once and the bulk completely, else the "
-            "run fails. The bulk's rate is its size over publish to its last accept, with the urgent "
-            "events in it. Engine and gateway are fresh each run."),
+            f"still expected at the rate so far, at most {SPREAD_MAX_SECONDS} s (publish spans: " + spans +
+            "). Latency of an urgent SMS: the gateway's accept time (its `--trace` on the symbol) minus "
+            "its event's publish time (just before the POST to /v1/events), per run p50 and p99 (nearest "
+            "rank) over all urgent SMS. Every urgent SMS must arrive exactly once, and no message twice, "
+            "else the run fails. The run stops once every urgent SMS is accepted: the bulk only has to be "
+            "draining meanwhile (the count accepted before it ended says it was), and the SMS fan-out "
+            "scenario checks a whole drain. The bulk's rate is what the gateway accepted of it over the "
+            "time from its publish to the last accept (or to its end), with the urgent events in it. "
+            "Engine and gateway are fresh each run."),
         figures=[
             Figure("urgent p50", [round(r["p50"], 1) for r in results], unit="ms", better="lower"),
             Figure("urgent p99", [round(r["p99"], 1) for r in results], unit="ms", better="lower"),
