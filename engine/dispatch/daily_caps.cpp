@@ -3,18 +3,22 @@
 namespace sunbeam {
 
 Result<std::unique_ptr<DailyCaps>> DailyCaps::open(std::shared_ptr<SqliteDb> db) {
+  // One B-tree, ordered by account: a delivery's place is found under its
+  // account and channel (a few rows: the days kept times the cap), so no
+  // second index by delivery id is written at random for every delivery (it
+  // was; a store made before keeps its table and that index, which still works).
   if (auto r = db->exec("CREATE TABLE IF NOT EXISTS cap_uses ("
                         "  account TEXT NOT NULL, channel TEXT NOT NULL, day TEXT NOT NULL,"
-                        "  delivery_id TEXT NOT NULL UNIQUE,"
+                        "  delivery_id TEXT NOT NULL,"
                         "  PRIMARY KEY (account, channel, day, delivery_id)) WITHOUT ROWID;");
       !r)
     return r.error();
   std::unique_ptr<DailyCaps> out(new DailyCaps(db));
   if (auto r = db->prepare_all({
-      {&out->holds_, "SELECT 1 FROM cap_uses WHERE delivery_id = ?"},
+      {&out->holds_, "SELECT 1 FROM cap_uses WHERE account = ? AND channel = ? AND delivery_id = ?"},
       {&out->count_, "SELECT count(*) FROM cap_uses WHERE account = ? AND channel = ? AND day = ?"},
       {&out->take_, "INSERT OR IGNORE INTO cap_uses VALUES (?, ?, ?, ?)"},
-      {&out->give_back_, "DELETE FROM cap_uses WHERE delivery_id = ?"},
+      {&out->give_back_, "DELETE FROM cap_uses WHERE account = ? AND channel = ? AND delivery_id = ?"},
       {&out->forget_, "DELETE FROM cap_uses WHERE day < ?"},
       });
       !r)
@@ -25,7 +29,7 @@ Result<std::unique_ptr<DailyCaps>> DailyCaps::open(std::shared_ptr<SqliteDb> db)
 Result<bool> DailyCaps::try_take(std::string_view account, std::string_view channel, std::string_view day,
                                  std::string_view delivery_id, int cap) {
   auto lock = db_->lock();  // the check and the insert are one step for every thread
-  if (holds_.reset().bind(1, delivery_id).next_row()) return true;
+  if (holds_.reset().bind(1, account).bind(2, channel).bind(3, delivery_id).next_row()) return true;
   count_.reset().bind(1, account).bind(2, channel).bind(3, day);
   const std::int64_t used = count_.next_row() ? count_.int64_at(0) : 0;
   if (used >= cap) return false;
@@ -34,9 +38,9 @@ Result<bool> DailyCaps::try_take(std::string_view account, std::string_view chan
   return true;
 }
 
-Result<void> DailyCaps::give_back(std::string_view delivery_id) {
+Result<void> DailyCaps::give_back(std::string_view account, std::string_view channel, std::string_view delivery_id) {
   auto lock = db_->lock();
-  return give_back_.reset().bind(1, delivery_id).run();
+  return give_back_.reset().bind(1, account).bind(2, channel).bind(3, delivery_id).run();
 }
 
 Result<void> DailyCaps::forget_before(std::string_view day) {

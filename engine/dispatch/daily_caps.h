@@ -20,7 +20,7 @@ class DailyCaps {
                         std::string_view delivery_id, int cap);
   // Gives back a place taken by a delivery that then was not sent (it failed
   // or expired), so a gateway outage does not eat the customer's quota.
-  Result<void> give_back(std::string_view delivery_id);
+  Result<void> give_back(std::string_view account, std::string_view channel, std::string_view delivery_id);
   // Forgets days before `day` (YYYY-MM-DD compares as text).
   Result<void> forget_before(std::string_view day);
 

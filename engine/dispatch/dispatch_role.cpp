@@ -23,6 +23,7 @@ struct DispatchRole::Job {
   enum class Origin { kafka, deferral } origin = Origin::kafka;
   kafka::PartitionOffset position;     // Origin::kafka: the record's topic, partition and offset
   std::int64_t first_attempt_ms = 0;   // bounds the retry age
+  bool maybe_admitted = true;          // false: a record this store never admitted (read_marks.h)
   std::string connector;               // the connector it went to (set when sent)
   std::chrono::steady_clock::time_point handed_over{};  // to the connector, for the send latency
 };
@@ -169,6 +170,9 @@ Result<void> DispatchRole::start() {
   auto receipts = ReceiptBook::open(db_);
   if (!receipts) return receipts.error();
   receipts_ = std::move(*receipts);
+  auto marks = ReadMarks::open(db_);
+  if (!marks) return marks.error();
+  marks_ = std::move(*marks);
 
   {
     std::lock_guard lock(suspend_mutex_);
@@ -330,7 +334,7 @@ void DispatchRole::purge_cancelled(Lane& lane, std::unique_lock<std::mutex>& loc
   lock.unlock();
   for (auto& job : jobs) {
     ++stats_.cancelled;
-    (void)caps_->give_back(job.delivery.delivery_id);
+    (void)caps_->give_back(job.delivery.account, to_string(job.delivery.channel), job.delivery.delivery_id);
     auto r = record_for(job, DeliveryState::cancelled, "cancelled by an operator");
     finish(std::move(job), std::move(r));
   }
@@ -374,8 +378,27 @@ void DispatchRole::consume_loop() {
 }
 
 void DispatchRole::take_batch(kafka::Consumer& from, std::vector<kafka::Message> batch) {
+  // Which records this store may have admitted before (re-read after a restart
+  // or a rebalance), then the marks past the whole batch, before any of it is
+  // admitted (read_marks.h).
+  std::vector<char> maybe_admitted(batch.size());
+  std::map<std::pair<std::string, int>, std::int64_t> last_offsets;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const auto& m = batch[i];
+    maybe_admitted[i] = marks_->maybe_admitted(m.topic, m.partition, m.offset);
+    auto& last = last_offsets[{m.topic, m.partition}];
+    last = std::max(last, m.offset);
+  }
+  for (const auto& [where, offset] : last_offsets) {
+    if (auto r = marks_->advance(where.first, where.second, offset); !r) {
+      spdlog::error("dispatch: {} (the batch will be read again)", r.error().message);
+      if (auto back = from.rewind(batch); !back) spdlog::error("dispatch: {}", back.error().message);
+      return;
+    }
+  }
   std::vector<kafka::Message> put_back;  // fetched after its tier was paused: read again on resume
-  for (auto& m : batch) {
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    auto& m = batch[i];
     if (paused_topics_.contains(m.topic)) {
       put_back.push_back(std::move(m));
       continue;
@@ -393,6 +416,7 @@ void DispatchRole::take_batch(kafka::Consumer& from, std::vector<kafka::Message>
     job.delivery = std::move(*delivery);
     job.position = {m.topic, m.partition, m.offset};
     job.first_attempt_ms = unix_ms(clock_.now());
+    job.maybe_admitted = maybe_admitted[i];
     offsets_.track(m.topic, m.partition, m.offset);
     admit(std::move(job));
     if (offsets_.pending(m.topic) >= std::size_t(config_.dispatch.max_pending)) apply_backpressure();
@@ -407,15 +431,16 @@ std::string DispatchRole::time_zone_of(const Delivery& d) const {
 
 void DispatchRole::admit(Job job) {
   const Delivery& d = job.delivery;
-  if (auto sent = ledger_->find(d.delivery_id)) {
+  if (!job.maybe_admitted) {
+    // Never admitted through this store: neither sent nor deferred by it.
+  } else if (auto sent = ledger_->find(d.delivery_id)) {
     // Sent before a restart, its offset not committed: record it again, send nothing.
     ++stats_.skipped_as_sent;
     auto r = record_for(job, DeliveryState::sent, "already sent before a restart (ledger)");
     r.connector = sent->connector;
     r.gateway_message_id = sent->gateway_message_id;
     return finish(std::move(job), std::move(r));
-  }
-  if (job.origin == Job::Origin::kafka && deferrals_->find(d.delivery_id)) {
+  } else if (job.origin == Job::Origin::kafka && deferrals_->find(d.delivery_id)) {
     // Deferred before a restart: the store has it now, and will bring it back when due.
     offsets_.finish(job.position.topic, job.position.partition, job.position.offset);
     return;
@@ -626,14 +651,14 @@ void DispatchRole::send(Lane& lane, Job job) {
   if (is_cancelled(d.event_id)) {  // cancelled after it was queued
     ++stats_.cancelled;
     release();
-    (void)caps_->give_back(d.delivery_id);
+    (void)caps_->give_back(d.account, to_string(d.channel), d.delivery_id);
     return finish(std::move(job), record_for(job, DeliveryState::cancelled, "cancelled by an operator"));
   }
   // A delivery may have waited in the queue: never send it late.
   if (d.expires_at_ms && unix_ms(clock_.now()) >= *d.expires_at_ms) {
     ++stats_.expired;
     release();
-    (void)caps_->give_back(d.delivery_id);
+    (void)caps_->give_back(d.account, to_string(d.channel), d.delivery_id);
     return finish(std::move(job), record_for(job, DeliveryState::expired, "expires_at passed"));
   }
   auto message = renderer_.render(d);
@@ -691,7 +716,7 @@ void DispatchRole::settle(Lane& lane, Job job, int parts, SendOutcome outcome) {
       return defer(std::move(job), now + *delay, "retry: " + error, reason, Deferred::for_retry);
     }
   }
-  (void)caps_->give_back(d.delivery_id);  // not sent: the customer's quota is not used
+  (void)caps_->give_back(d.account, to_string(d.channel), d.delivery_id);  // not sent: the customer's quota is not used
   ++lane.failed;
   auto r = record_for(job, DeliveryState::failed, error);
   return fail(std::move(job), std::move(r), error);

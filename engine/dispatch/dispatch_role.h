@@ -4,7 +4,8 @@
 // every attempt and outcome on `status`; matches gateways' receipts.
 //
 // The path of one delivery (docs/architecture.md, "Dispatch"):
-//   admit   (consumer thread) already sent (ledger)? expired? in the
+//   admit   (consumer thread) already sent (ledger; only a record the store's
+//           read marks say it may have admitted before is looked up)? expired? in the
 //           subscriber's quiet hours (deferred, durably)? over the daily cap
 //           (suppressed: cap)? -> the connector's send queue
 //   send    (one thread per connector) a token from the bucket, the breaker's
@@ -30,6 +31,7 @@
 #include "engine/dispatch/daily_caps.h"
 #include "engine/dispatch/deferral_store.h"
 #include "engine/dispatch/offset_tracker.h"
+#include "engine/dispatch/read_marks.h"
 #include "engine/dispatch/receipt_book.h"
 #include "engine/dispatch/send_queue.h"
 #include "engine/dispatch/sent_ledger.h"
@@ -173,6 +175,7 @@ class DispatchRole {
   std::unique_ptr<DeferralStore> deferrals_;
   std::unique_ptr<DailyCaps> caps_;
   std::unique_ptr<ReceiptBook> receipts_;
+  std::unique_ptr<ReadMarks> marks_;  // consumer thread only
   std::unique_ptr<kafka::Consumer> consumer_;         // deliveries.<tier>
   // deliveries.urgent, in a group of its own: librdkafka hands a consumer's
   // records out in the order it fetched them, so on the tiers' consumer an

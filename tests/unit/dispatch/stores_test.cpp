@@ -1,6 +1,7 @@
-// dispatch's durable stores: deferrals, daily caps, receipts; all survive a reopen.
+// dispatch's durable stores: deferrals, daily caps, receipts, read marks; all survive a reopen.
 #include "engine/dispatch/daily_caps.h"
 #include "engine/dispatch/deferral_store.h"
+#include "engine/dispatch/read_marks.h"
 #include "engine/dispatch/receipt_book.h"
 
 #include "tests/support/doctest_result.h"
@@ -70,7 +71,8 @@ TEST_CASE("a daily cap counts each delivery once, per account, channel and day")
   CHECK(*c.try_take("A1", "email", "2026-11-25", "d4", 2));      // another channel
   CHECK(*c.try_take("A2", "sms", "2026-11-25", "d5", 2));        // another account
   CHECK(*c.try_take("A1", "sms", "2026-11-26", "d6", 2));        // another day
-  REQUIRE(c.give_back("d2"));                                     // d2 failed: its place is free again
+  CHECK(*c.try_take("A1", "sms", "2026-11-26", "d1", 1));  // a retry after midnight keeps the place it holds
+  REQUIRE(c.give_back("A1", "sms", "d2"));                 // d2 failed: its place is free again
   CHECK(*c.try_take("A1", "sms", "2026-11-25", "d3", 2));
   REQUIRE(c.forget_before("2026-11-26"));
   CHECK(*c.try_take("A1", "sms", "2026-11-25", "d7", 1));
@@ -86,6 +88,28 @@ TEST_CASE("the caps survive a restart") {
   auto caps = DailyCaps::open(t.open());
   REQUIRE(caps);
   CHECK_FALSE(*(*caps)->try_take("A1", "sms", "2026-11-25", "d2", 1));
+}
+
+TEST_CASE("read marks: a record past a partition's mark was never admitted; the marks only move forward") {
+  TempDb t;
+  {
+    auto marks = ReadMarks::open(t.open());
+    REQUIRE(marks);
+    auto& m = **marks;
+    CHECK_FALSE(m.maybe_admitted("deliveries.basic", 0, 0));  // an empty store has admitted nothing
+    REQUIRE(m.advance("deliveries.basic", 0, 499));
+    CHECK(m.maybe_admitted("deliveries.basic", 0, 0));
+    CHECK(m.maybe_admitted("deliveries.basic", 0, 499));
+    CHECK_FALSE(m.maybe_admitted("deliveries.basic", 0, 500));
+    CHECK_FALSE(m.maybe_admitted("deliveries.basic", 1, 10));    // another partition
+    CHECK_FALSE(m.maybe_admitted("deliveries.research", 0, 10));  // another topic
+    REQUIRE(m.advance("deliveries.basic", 0, 100));  // a re-read batch: the mark stays
+    CHECK(m.maybe_admitted("deliveries.basic", 0, 499));
+  }
+  auto marks = ReadMarks::open(t.open());  // after a restart
+  REQUIRE(marks);
+  CHECK(marks->get()->maybe_admitted("deliveries.basic", 0, 499));
+  CHECK_FALSE(marks->get()->maybe_admitted("deliveries.basic", 0, 500));
 }
 
 TEST_CASE("receipts settle a delivery once, by our reference or the gateway's id") {
