@@ -13,8 +13,26 @@ Result<std::unique_ptr<DailyCaps>> DailyCaps::open(std::shared_ptr<SqliteDb> db)
                         "  PRIMARY KEY (account, channel, day, delivery_id)) WITHOUT ROWID;");
       !r)
     return r.error();
+  // The days that have places, so forgetting old days scans the table (it is
+  // ordered by account) only when there is a day to forget, about once a day.
+  if (auto r = db->exec("CREATE TABLE IF NOT EXISTS cap_days (day TEXT PRIMARY KEY) WITHOUT ROWID;"); !r)
+    return r.error();
   std::unique_ptr<DailyCaps> out(new DailyCaps(db));
+  {
+    auto lock = db->lock();
+    auto days = db->prepare("SELECT day FROM cap_days");
+    if (!days) return days.error();
+    while (days->next_row()) out->days_.insert(days->text_at(0));
+  }
+  if (out->days_.empty()) {  // a store made before cap_days: learn its days once
+    auto lock = db->lock();
+    auto days = db->prepare("SELECT DISTINCT day FROM cap_uses");
+    if (!days) return days.error();
+    while (days->next_row()) out->days_.insert(days->text_at(0));
+  }
   if (auto r = db->prepare_all({
+      {&out->add_day_, "INSERT OR IGNORE INTO cap_days VALUES (?)"},
+      {&out->forget_days_, "DELETE FROM cap_days WHERE day < ?"},
       {&out->holds_, "SELECT 1 FROM cap_uses WHERE account = ? AND channel = ? AND delivery_id = ?"},
       {&out->count_, "SELECT count(*) FROM cap_uses WHERE account = ? AND channel = ? AND day = ?"},
       {&out->take_, "INSERT OR IGNORE INTO cap_uses VALUES (?, ?, ?, ?)"},
@@ -35,6 +53,10 @@ Result<bool> DailyCaps::try_take(std::string_view account, std::string_view chan
   if (used >= cap) return false;
   if (auto r = take_.reset().bind(1, account).bind(2, channel).bind(3, day).bind(4, delivery_id).run(); !r)
     return r.error();
+  if (!days_.contains(day)) {
+    if (auto r = add_day_.reset().bind(1, day).run(); !r) return r.error();
+    days_.emplace(day);
+  }
   return true;
 }
 
@@ -45,7 +67,11 @@ Result<void> DailyCaps::give_back(std::string_view account, std::string_view cha
 
 Result<void> DailyCaps::forget_before(std::string_view day) {
   auto lock = db_->lock();
-  return forget_.reset().bind(1, day).run();
+  if (days_.empty() || *days_.begin() >= day) return {};
+  if (auto r = forget_.reset().bind(1, day).run(); !r) return r;
+  if (auto r = forget_days_.reset().bind(1, day).run(); !r) return r;
+  days_.erase(days_.begin(), days_.lower_bound(day));
+  return {};
 }
 
 }  // namespace sunbeam

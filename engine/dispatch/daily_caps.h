@@ -8,6 +8,9 @@
 
 #include "engine/storage/sqlite_db.h"
 
+#include <set>
+#include <string>
+
 namespace sunbeam {
 
 class DailyCaps {
@@ -21,13 +24,15 @@ class DailyCaps {
   // Gives back a place taken by a delivery that then was not sent (it failed
   // or expired), so a gateway outage does not eat the customer's quota.
   Result<void> give_back(std::string_view account, std::string_view channel, std::string_view delivery_id);
-  // Forgets days before `day` (YYYY-MM-DD compares as text).
+  // Forgets days before `day` (YYYY-MM-DD compares as text). A scan of the
+  // table, made only when such a day has places (else nothing is read).
   Result<void> forget_before(std::string_view day);
 
  private:
   explicit DailyCaps(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}
   std::shared_ptr<SqliteDb> db_;
-  SqlStatement holds_, count_, take_, give_back_, forget_;
+  SqlStatement holds_, count_, take_, give_back_, forget_, add_day_, forget_days_;
+  std::set<std::string, std::less<>> days_;  // the days with places (the cap_days table); under the db lock
 };
 
 }  // namespace sunbeam

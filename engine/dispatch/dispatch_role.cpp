@@ -175,6 +175,7 @@ Result<void> DispatchRole::start() {
   auto marks = ReadMarks::open(db_);
   if (!marks) return marks.error();
   marks_ = std::move(*marks);
+  forget_old_cap_days();  // then hourly (consume_loop)
 
   {
     std::lock_guard lock(suspend_mutex_);
@@ -359,8 +360,17 @@ kafka::Consumer& DispatchRole::consumer_for(const std::string& topic) {
   return topic == topics_.urgent ? *urgent_consumer_ : *consumer_;
 }
 
+// The cap's places of days no time zone is still in: local days run from
+// UTC-12 to UTC+14, so a day ended everywhere once UTC is two days past it.
+void DispatchRole::forget_old_cap_days() {
+  auto day = local_day(clock_.now() - 48h, "UTC");
+  if (!day) return spdlog::error("dispatch: {}", day.error().message);
+  if (auto r = caps_->forget_before(*day); !r) spdlog::error("dispatch: forgetting cap days: {}", r.error().message);
+}
+
 void DispatchRole::consume_loop() {
   auto last_housekeeping = std::chrono::steady_clock::now() - 1h;
+  auto last_cap_forget = std::chrono::steady_clock::now();  // start() forgot just now
   // A batch never overshoots the backpressure bound by more than itself.
   const std::size_t batch_max = std::min<std::size_t>(500, std::size_t(config_.dispatch.max_pending));
   while (running_) {
@@ -375,6 +385,10 @@ void DispatchRole::consume_loop() {
       poll_receipts();
       apply_backpressure();
       commit_finished();
+    }
+    if (now - last_cap_forget >= 1h) {
+      last_cap_forget = now;
+      forget_old_cap_days();
     }
   }
 }

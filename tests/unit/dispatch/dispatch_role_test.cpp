@@ -366,6 +366,22 @@ TEST_CASE("daily caps suppress the extra normal messages of the day, never urgen
   tomorrow.delivery_id = make_delivery_id(tomorrow.event_id, tomorrow.account, tomorrow.channel);
   h.publish(tomorrow);
   REQUIRE(h.wait_for([&] { return h.in_state(tomorrow, DeliveryState::sent); }));
+
+  // The store keeps the days some time zone may still be in, and forgets the
+  // rest (at start, then hourly): after three days only tomorrow's place is left.
+  const auto cap_rows = [&] {
+    auto db = SqliteDb::open(dispatch_store_path(h.config));
+    REQUIRE(db);
+    auto count = (*db)->prepare("SELECT count(*) FROM cap_uses");
+    REQUIRE(count);
+    return count->next_row() ? count->int64_at(0) : -1;
+  };
+  h.stop();
+  CHECK(cap_rows() == 3);  // today's two, tomorrow's one
+  h.clock.advance(48h);
+  h.start();
+  h.stop();
+  CHECK(cap_rows() == 1);
 }
 
 TEST_CASE("a saturated connector sends urgent and higher tiers first") {

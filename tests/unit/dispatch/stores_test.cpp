@@ -88,6 +88,10 @@ TEST_CASE("the caps survive a restart") {
   auto caps = DailyCaps::open(t.open());
   REQUIRE(caps);
   CHECK_FALSE(*(*caps)->try_take("A1", "sms", "2026-11-25", "d2", 1));
+  REQUIRE((*caps)->forget_before("2026-11-25"));  // nothing older: nothing forgotten
+  CHECK_FALSE(*(*caps)->try_take("A1", "sms", "2026-11-25", "d2", 1));
+  REQUIRE((*caps)->forget_before("2026-11-26"));  // the reopened store knows its days
+  CHECK(*(*caps)->try_take("A1", "sms", "2026-11-25", "d2", 1));
 }
 
 TEST_CASE("read marks: a record past a partition's mark was never admitted; the marks only move forward") {
