@@ -98,14 +98,14 @@ void must(Result<void> r) {
 
 double as_it_is(const std::vector<Delivery>& ds, const fs::path& file) {
   auto db = open_store(file);
-  auto marks = must(ReadMarks::open(db));
+  auto marks = must(ReadMarks::open(db, false));
   auto caps = must(DailyCaps::open(db));
   auto receipts = must(ReceiptBook::open(db));
   auto ledger = must(SentLedger::open(db));
   const auto start = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < ds.size(); ++i) {
     const auto& d = ds[i];
-    if (i % 500 == 0) must(marks->advance("deliveries.research", 0, std::int64_t(i + 499)));
+    if (i % 500 == 0) must(marks->advance("deliveries.research", 0, std::int64_t(i + 499), std::nullopt));
     if (!must(caps->try_take(d.account, "sms", "2026-12-07", d.id, 1000))) std::abort();
     must(receipts->expect(d.id, d.record, 1));
     must(ledger->record(d.id, {1765076400000, "gateway", d.gateway_id}));

@@ -155,6 +155,8 @@ Result<void> DispatchRole::start() {
   // as the store grows: the ledger's and the caps' B-trees of a 1,000,000
   // fan-out outgrow 64 MiB (status_index.cpp says what 256 MiB measured).
   const auto group_age = std::chrono::duration_cast<std::chrono::milliseconds>(config_.dispatch.ledger_interval);
+  std::error_code exists_error;
+  const bool existing_store = std::filesystem::exists(dispatch_store_path(config_), exists_error) || exists_error;
   auto db = SqliteDb::open(dispatch_store_path(config_), {.group_writes = config_.dispatch.ledger_batch,
                                                           .group_age = group_age, .exclusive = true,
                                                           .cache_mib = 256});
@@ -172,7 +174,7 @@ Result<void> DispatchRole::start() {
   auto receipts = ReceiptBook::open(db_);
   if (!receipts) return receipts.error();
   receipts_ = std::move(*receipts);
-  auto marks = ReadMarks::open(db_);
+  auto marks = ReadMarks::open(db_, existing_store);
   if (!marks) return marks.error();
   marks_ = std::move(*marks);
   forget_old_cap_days();  // then hourly (consume_loop)
@@ -406,7 +408,7 @@ void DispatchRole::take_batch(kafka::Consumer& from, std::vector<kafka::Message>
     last = std::max(last, m.offset);
   }
   for (const auto& [where, offset] : last_offsets) {
-    if (auto r = marks_->advance(where.first, where.second, offset); !r) {
+    if (auto r = marks_->advance(where.first, where.second, offset, from.cached_end(where.first, where.second)); !r) {
       spdlog::error("dispatch: {} (the batch will be read again)", r.error().message);
       if (auto back = from.rewind(batch); !back) spdlog::error("dispatch: {}", back.error().message);
       return;

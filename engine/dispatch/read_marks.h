@@ -11,6 +11,11 @@
 // rows after a crash kept the mark too: a record at or past the mark has no
 // rows in this store. A record below it may have, and is looked up as before.
 //
+// A store made before read marks existed (an upgrade) cannot say what it
+// admitted: there a partition without a mark counts as maybe admitted, and its
+// first mark is set at least to the partition's end as the consumer first
+// fetched it (the earlier version can only have admitted records before that).
+//
 // Thread safety: dispatch's consumer thread only (the SqliteDb's lock inside).
 #pragma once
 
@@ -18,6 +23,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -25,20 +31,26 @@ namespace sunbeam {
 
 class ReadMarks {
  public:
-  static Result<std::unique_ptr<ReadMarks>> open(std::shared_ptr<SqliteDb> db);
+  // `existing_store`: the store's file was there before it was opened (it may
+  // be from a version without read marks).
+  static Result<std::unique_ptr<ReadMarks>> open(std::shared_ptr<SqliteDb> db, bool existing_store);
 
   // False when the record at `offset` cannot have been admitted through this store.
   bool maybe_admitted(const std::string& topic, int partition, std::int64_t offset) const;
   // Before admitting records of (topic, partition) up to `last_offset`: the
-  // mark moves past them, in the store's open group. An error means the
-  // records must not be admitted now (read them again).
-  Result<void> advance(const std::string& topic, int partition, std::int64_t last_offset);
+  // mark moves past them, in the store's open group. `partition_end`: the
+  // partition's end as the consumer knows it (nullopt if unknown), which an
+  // upgraded store's first mark of a partition must reach (else it sets none
+  // yet). An error means the records must not be admitted now (read them again).
+  Result<void> advance(const std::string& topic, int partition, std::int64_t last_offset,
+                       std::optional<std::int64_t> partition_end);
 
  private:
   explicit ReadMarks(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}
   std::shared_ptr<SqliteDb> db_;
   SqlStatement put_;
   std::map<std::pair<std::string, int>, std::int64_t, std::less<>> next_;  // the offset past the mark
+  bool upgraded_ = false;  // made before read marks: a partition without a mark may have been admitted
 };
 
 }  // namespace sunbeam

@@ -151,6 +151,13 @@ std::vector<PartitionLag> Consumer::lag() const {
   return out;
 }
 
+std::optional<std::int64_t> Consumer::cached_end(const std::string& topic, int partition) const {
+  std::int64_t low = RD_KAFKA_OFFSET_INVALID, high = RD_KAFKA_OFFSET_INVALID;
+  if (rd_kafka_get_watermark_offsets(rk_, topic.c_str(), partition, &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR || high < 0)
+    return std::nullopt;
+  return high;
+}
+
 bool Consumer::caught_up() const {
   for (const auto& tp : assigned_)
     if (!at_end_.contains(tp)) return false;

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -96,6 +97,9 @@ class Consumer {
   // position is the old one until the first record or end is seen there.
   // Transactions in flight count as lag until they commit.
   std::vector<PartitionLag> lag() const;
+  // librdkafka's cached high watermark of one partition (as lag() reads it),
+  // or nullopt before a fetch has told it.
+  std::optional<std::int64_t> cached_end(const std::string& topic, int partition) const;
 
   void close();
   rd_kafka_t* handle() const { return rk_; }

@@ -3,6 +3,7 @@
 #include "engine/dispatch/deferral_store.h"
 #include "engine/dispatch/read_marks.h"
 #include "engine/dispatch/receipt_book.h"
+#include "engine/dispatch/sent_ledger.h"
 
 #include "tests/support/doctest_result.h"
 
@@ -97,23 +98,48 @@ TEST_CASE("the caps survive a restart") {
 TEST_CASE("read marks: a record past a partition's mark was never admitted; the marks only move forward") {
   TempDb t;
   {
-    auto marks = ReadMarks::open(t.open());
+    auto marks = ReadMarks::open(t.open(), false);
     REQUIRE(marks);
     auto& m = **marks;
     CHECK_FALSE(m.maybe_admitted("deliveries.basic", 0, 0));  // an empty store has admitted nothing
-    REQUIRE(m.advance("deliveries.basic", 0, 499));
+    REQUIRE(m.advance("deliveries.basic", 0, 499, 20000));  // the partition's end matters only after an upgrade
     CHECK(m.maybe_admitted("deliveries.basic", 0, 0));
     CHECK(m.maybe_admitted("deliveries.basic", 0, 499));
     CHECK_FALSE(m.maybe_admitted("deliveries.basic", 0, 500));
     CHECK_FALSE(m.maybe_admitted("deliveries.basic", 1, 10));    // another partition
     CHECK_FALSE(m.maybe_admitted("deliveries.research", 0, 10));  // another topic
-    REQUIRE(m.advance("deliveries.basic", 0, 100));  // a re-read batch: the mark stays
+    REQUIRE(m.advance("deliveries.basic", 0, 100, std::nullopt));  // a re-read batch: the mark stays
     CHECK(m.maybe_admitted("deliveries.basic", 0, 499));
   }
-  auto marks = ReadMarks::open(t.open());  // after a restart
+  auto marks = ReadMarks::open(t.open(), true);  // after a restart
   REQUIRE(marks);
   CHECK(marks->get()->maybe_admitted("deliveries.basic", 0, 499));
   CHECK_FALSE(marks->get()->maybe_admitted("deliveries.basic", 0, 500));
+  CHECK_FALSE(marks->get()->maybe_admitted("deliveries.basic", 1, 10));  // made with marks: none means never
+}
+
+TEST_CASE("read marks in a store made before them: unmarked partitions may have been admitted, up to their end") {
+  TempDb t;
+  {
+    auto ledger = SentLedger::open(t.open());  // a store of the version before
+    REQUIRE(ledger);
+    REQUIRE((*ledger)->record("d1", {1, "gateway", "g1"}));
+  }
+  {
+    auto marks = ReadMarks::open(t.open(), true);
+    REQUIRE(marks);
+    auto& m = **marks;
+    CHECK(m.maybe_admitted("deliveries.basic", 0, 123456));
+    REQUIRE(m.advance("deliveries.basic", 0, 499, std::nullopt));  // the end not known yet: no mark
+    CHECK(m.maybe_admitted("deliveries.basic", 0, 123456));
+    REQUIRE(m.advance("deliveries.basic", 0, 499, 5000));  // the earlier version saw at most up to the end
+    CHECK(m.maybe_admitted("deliveries.basic", 0, 4999));
+    CHECK_FALSE(m.maybe_admitted("deliveries.basic", 0, 5000));
+  }
+  auto marks = ReadMarks::open(t.open(), true);  // restarted: still an upgraded store
+  REQUIRE(marks);
+  CHECK(marks->get()->maybe_admitted("deliveries.basic", 1, 10));
+  CHECK_FALSE(marks->get()->maybe_admitted("deliveries.basic", 0, 5000));
 }
 
 TEST_CASE("receipts settle a delivery once, by our reference or the gateway's id") {
