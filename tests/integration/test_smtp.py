@@ -72,11 +72,7 @@ class Sink:
         return out
 
     def refusals(self):
-        path = os.path.join(self.dir, "refusals.ndjson")
-        if not os.path.exists(path):
-            return []
-        with open(path) as f:
-            return [json.loads(line) for line in f if line.strip()]
+        return h.read_ndjson(os.path.join(self.dir, "refusals.ndjson"))
 
 
 def write_config(workdir, connectors):
