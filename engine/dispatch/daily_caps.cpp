@@ -18,18 +18,17 @@ Result<std::unique_ptr<DailyCaps>> DailyCaps::open(std::shared_ptr<SqliteDb> db)
   if (auto r = db->exec("CREATE TABLE IF NOT EXISTS cap_days (day TEXT PRIMARY KEY) WITHOUT ROWID;"); !r)
     return r.error();
   std::unique_ptr<DailyCaps> out(new DailyCaps(db));
-  {
+  const auto learn_days = [&](const char* sql) -> Result<void> {
     auto lock = db->lock();
-    auto days = db->prepare("SELECT day FROM cap_days");
+    auto days = db->prepare(sql);
     if (!days) return days.error();
     while (days->next_row()) out->days_.insert(days->text_at(0));
-  }
-  if (out->days_.empty()) {  // a store made before cap_days: learn its days once
-    auto lock = db->lock();
-    auto days = db->prepare("SELECT DISTINCT day FROM cap_uses");
-    if (!days) return days.error();
-    while (days->next_row()) out->days_.insert(days->text_at(0));
-  }
+    return {};
+  };
+  if (auto r = learn_days("SELECT day FROM cap_days"); !r) return r.error();
+  // A store made before cap_days: learn its days from the places themselves.
+  if (out->days_.empty())
+    if (auto r = learn_days("SELECT DISTINCT day FROM cap_uses"); !r) return r.error();
   if (auto r = db->prepare_all({
       {&out->add_day_, "INSERT OR IGNORE INTO cap_days VALUES (?)"},
       {&out->forget_days_, "DELETE FROM cap_days WHERE day < ?"},

@@ -140,11 +140,9 @@ std::vector<PartitionLag> Consumer::lag() const {
       const auto& tp = assigned->elems[i];
       const auto it = positions_.find({tp.topic, tp.partition});
       if (it == positions_.end()) continue;
-      std::int64_t low = RD_KAFKA_OFFSET_INVALID, high = RD_KAFKA_OFFSET_INVALID;
-      if (rd_kafka_get_watermark_offsets(rk_, tp.topic, tp.partition, &low, &high) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-          high < 0)
-        continue;
-      out.push_back(PartitionLag{tp.topic, tp.partition, it->second, high, std::max<std::int64_t>(0, high - it->second)});
+      const auto high = cached_end(tp.topic, tp.partition);
+      if (!high) continue;
+      out.push_back(PartitionLag{tp.topic, tp.partition, it->second, *high, std::max<std::int64_t>(0, *high - it->second)});
     }
   }
   rd_kafka_topic_partition_list_destroy(assigned);
