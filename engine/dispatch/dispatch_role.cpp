@@ -23,7 +23,7 @@ struct DispatchRole::Job {
   enum class Origin { kafka, deferral } origin = Origin::kafka;
   kafka::PartitionOffset position;     // Origin::kafka: the record's topic, partition and offset
   std::int64_t first_attempt_ms = 0;   // bounds the retry age
-  bool maybe_admitted = true;          // false: a record this store never admitted (read_marks.h)
+  bool maybe_admitted = true;          // false: a record this store never admitted (read_marks.h), written once
   std::string connector;               // the connector it went to (set when sent)
   std::chrono::steady_clock::time_point handed_over{};  // to the connector, for the send latency
 };
@@ -63,6 +63,12 @@ struct DispatchRole::Lane {
 };
 
 namespace {
+
+// Fan-out writes a delivery once (Kafka transactions); a replay or a digest
+// run may write the same delivery again, at a new offset (a replay item or a
+// digest produced but not yet marked when the process stopped: replay_service.cpp,
+// digest_role.cpp). Such a record is looked up in the ledger wherever it lies.
+bool may_be_produced_again(const Delivery& d) { return d.attempts_before > 0 || d.event_type == "digest"; }
 
 double jitter() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -434,7 +440,7 @@ void DispatchRole::take_batch(kafka::Consumer& from, std::vector<kafka::Message>
     job.delivery = std::move(*delivery);
     job.position = {m.topic, m.partition, m.offset};
     job.first_attempt_ms = unix_ms(clock_.now());
-    job.maybe_admitted = maybe_admitted[i];
+    job.maybe_admitted = maybe_admitted[i] || may_be_produced_again(job.delivery);
     offsets_.track(m.topic, m.partition, m.offset);
     admit(std::move(job));
     if (offsets_.pending(m.topic) >= std::size_t(config_.dispatch.max_pending)) apply_backpressure();
@@ -452,9 +458,10 @@ void DispatchRole::admit(Job job) {
   if (!job.maybe_admitted) {
     // Never admitted through this store: neither sent nor deferred by it.
   } else if (auto sent = ledger_->find(d.delivery_id)) {
-    // Sent before a restart, its offset not committed: record it again, send nothing.
+    // Sent before (its offset not committed at a restart, or the same delivery
+    // produced again): record it again, send nothing.
     ++stats_.skipped_as_sent;
-    auto r = record_for(job, DeliveryState::sent, "already sent before a restart (ledger)");
+    auto r = record_for(job, DeliveryState::sent, "already sent (ledger)");
     r.connector = sent->connector;
     r.gateway_message_id = sent->gateway_message_id;
     return finish(std::move(job), std::move(r));

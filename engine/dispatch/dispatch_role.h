@@ -4,8 +4,9 @@
 // every attempt and outcome on `status`; matches gateways' receipts.
 //
 // The path of one delivery (docs/architecture.md, "Dispatch"):
-//   admit   (consumer thread) already sent (ledger; only a record the store's
-//           read marks say it may have admitted before is looked up)? expired? in the
+//   admit   (consumer thread) already sent (ledger; looked up for a record the
+//           store's read marks say it may have admitted before, and for a replay's
+//           or a digest's, which may be produced twice)? expired? in the
 //           subscriber's quiet hours (deferred, durably)? over the daily cap
 //           (suppressed: cap)? -> the connector's send queue
 //   send    (one thread per connector) a token from the bucket, the breaker's
@@ -60,7 +61,7 @@ struct DispatchStats {
   std::atomic<std::uint64_t> deferred{0};      // quiet hours
   std::atomic<std::uint64_t> retried{0};       // failures deferred for a retry
   std::atomic<std::uint64_t> capped{0};
-  std::atomic<std::uint64_t> skipped_as_sent{0};  // found in the ledger after a restart
+  std::atomic<std::uint64_t> skipped_as_sent{0};  // found in the ledger: re-read after a restart, or produced again
   std::atomic<std::uint64_t> receipts{0};      // receipts that settled a delivery
   std::atomic<std::uint64_t> pauses{0};        // times a tier's topic was paused (backpressure)
   std::atomic<std::uint64_t> cancelled{0};     // ended `cancelled` (an operator withdrew the event)

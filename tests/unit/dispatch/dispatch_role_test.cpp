@@ -577,3 +577,33 @@ TEST_CASE("a replayed delivery gets its own retries, counted from the replay") {
   REQUIRE(h.wait_for([&] { return h.in_state(d, DeliveryState::sent); }));
   CHECK(h.last(d)->attempt == 7);
 }
+
+// A replay item or a digest produced but not yet marked when its role stopped
+// is produced again, at a later offset than the first copy: past the read
+// marks, so only the ledger can tell (a fan-out's deliveries are written once).
+TEST_CASE("a replay or a digest produced twice is sent once: the second copy finds the ledger") {
+  Harness h;
+  auto replayed = h.delivery("R2", "basic");
+  replayed.attempt = 2;
+  replayed.attempts_before = 1;
+  auto digest = h.delivery("G2", "research");
+  digest.event_id = "digest:2026-11-25";
+  digest.delivery_id = make_delivery_id(digest.event_id, "G2", Channel::sms);
+  digest.event_type = "digest";
+  digest.data["items"] = boost::json::array{};
+  auto fanned_out = h.delivery("F2", "basic");
+  for (const auto* d : {&replayed, &digest}) {
+    h.publish(*d);
+    REQUIRE(h.wait_for([&] { return h.in_state(*d, DeliveryState::sent); }));
+    h.publish(*d);
+    REQUIRE(h.wait_for([&] { return h.records[d->delivery_id].size() == 2; }));
+    CHECK(h.last(*d)->state == DeliveryState::sent);
+    CHECK(h.last(*d)->reason == "already sent (ledger)");
+    CHECK(h.last(*d)->connector == "primary");
+  }
+  h.publish(fanned_out);
+  REQUIRE(h.wait_for([&] { return h.in_state(fanned_out, DeliveryState::sent); }));
+  CHECK(h.script.sent_by("primary") ==
+        std::vector<std::string>{replayed.delivery_id, digest.delivery_id, fanned_out.delivery_id});
+  CHECK(h.role->stats().skipped_as_sent == 2);
+}
