@@ -9,7 +9,10 @@
 // Generated data: 100 events; per delivery one record (85% sent, 5% failed
 // with a dead letter, 5% suppressed, 3% deferred, 2% expired), then receipts
 // (`delivered`) for some of the sent ones, until N delivery records;
-// 4/5 SMS through two gateways, 1/5 e-mail; three tiers; three reasons.
+// 4/5 SMS through two gateways, 1/5 e-mail; three tiers; three reasons. An
+// event's accounts come as fan-out plans them (the directory's account order)
+// and dispatch reads them: 12 partitions' ascending runs, interleaved at random.
+#include "engine/core/delivery.h"
 #include "engine/replay/replay_store.h"
 #include "engine/status/status_index.h"
 
@@ -65,17 +68,22 @@ Generated generate(long records) {
     const std::string event_id = "ev-" + std::to_string(e);
     const std::int64_t event_ms = base_ms + std::int64_t(e) * 600'000;  // one event each 10 minutes
     std::map<std::pair<std::string, std::string>, FanoutCount> counts;
+    constexpr long partitions = 12;
+    std::vector<long> next_account(partitions);  // partition p holds the accounts p, p + 12, ...
+    for (long p = 0; p < partitions; ++p) next_account[std::size_t(p)] = p;
     for (long i = 0; i < per_event; ++i) {
       StatusRecord r;
-      char id[33];
-      std::snprintf(id, sizeof id, "%016llx%016llx", (unsigned long long)rng(), (unsigned long long)rng());
-      r.delivery_id = id;
+      auto& account = next_account[rng() % partitions];
+      char name[16];
+      std::snprintf(name, sizeof name, "C%08ld", account);
+      account += partitions;
       r.event_id = event_id;
       r.event_type = e % 3 ? "notice" : "risk_alert";
-      r.account = "C" + std::to_string(rng() % 2'000'000);
+      r.account = name;
       r.tier = tiers[rng() % 5];
       const bool email = rng() % 5 == 0;
       r.channel = email ? "email" : "sms";
+      r.delivery_id = make_delivery_id(r.event_id, r.account, email ? Channel::email : Channel::sms);
       r.connector = email ? "smtp" : (rng() % 4 ? "gateway" : "backup");
       r.attempt = 1;
       r.time_ms = event_ms + std::int64_t(rng() % 600'000);

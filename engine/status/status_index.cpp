@@ -21,11 +21,16 @@ constexpr const char* derived_schema = R"sql(
 CREATE TABLE positions (
   topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
   PRIMARY KEY (topic, partition)) WITHOUT ROWID;
+-- Keyed by what the delivery id is made of (event, account, channel), not by
+-- the id (a hash, so every new delivery's row went to a page at random):
+-- fan-out plans an event's deliveries in account order (the directory's
+-- order), so a fan-out's rows arrive as a few ascending runs, one per
+-- partition read, and each commit writes a few pages at their ends.
 CREATE TABLE deliveries (
-  delivery_id TEXT PRIMARY KEY, event_id TEXT NOT NULL, event_type TEXT NOT NULL, account TEXT NOT NULL,
-  channel TEXT NOT NULL, tier TEXT NOT NULL, connector TEXT NOT NULL, attempt INTEGER NOT NULL,
+  event_id TEXT NOT NULL, account TEXT NOT NULL, channel TEXT NOT NULL, delivery_id TEXT NOT NULL,
+  event_type TEXT NOT NULL, tier TEXT NOT NULL, connector TEXT NOT NULL, attempt INTEGER NOT NULL,
   state INTEGER NOT NULL, reason TEXT NOT NULL, time_ms INTEGER NOT NULL, fail_seq INTEGER NOT NULL,
-  replay_id TEXT NOT NULL);
+  replay_id TEXT NOT NULL, PRIMARY KEY (event_id, account, channel)) WITHOUT ROWID;
 -- Only failed deliveries are ever searched (state 6 = failed): partial
 -- indexes stay small and cost nothing when a delivery is sent. Each holds
 -- every column a selector tests, and what a replay's selection reads, so
@@ -163,16 +168,16 @@ Result<void> StatusIndex::prepare() {
           {&s.commit, "COMMIT"},
           {&s.rollback, "ROLLBACK"},
           {&s.find_delivery,
-           "SELECT state, attempt, connector, fail_seq, event_id, tier, channel, replay_id FROM deliveries"
-           " WHERE delivery_id = ?"},
+           "SELECT state, attempt, connector, fail_seq, tier, replay_id FROM deliveries"
+           " WHERE event_id = ?1 AND account = ?2 AND channel = ?3"},
           {&s.insert_delivery,
-           "INSERT INTO deliveries (delivery_id, event_id, event_type, account, channel, tier, connector, attempt, state,"
+           "INSERT INTO deliveries (event_id, account, channel, delivery_id, event_type, tier, connector, attempt, state,"
            " reason, time_ms, fail_seq, replay_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
           {&s.update_delivery,
-           "UPDATE deliveries SET event_type = COALESCE(NULLIF(?2, ''), event_type),"
-           " account = COALESCE(NULLIF(?3, ''), account), connector = ?4, attempt = ?5, state = ?6, reason = ?7,"
-           " time_ms = ?8, fail_seq = ?9, replay_id = ?10 WHERE delivery_id = ?1"},
-          {&s.set_replay, "UPDATE deliveries SET replay_id = ?2 WHERE delivery_id = ?1"},
+           "UPDATE deliveries SET event_type = COALESCE(NULLIF(?4, ''), event_type),"
+           " connector = ?5, attempt = ?6, state = ?7, reason = ?8,"
+           " time_ms = ?9, fail_seq = ?10, replay_id = ?11 WHERE event_id = ?1 AND account = ?2 AND channel = ?3"},
+          {&s.set_replay, "UPDATE deliveries SET replay_id = ?4 WHERE event_id = ?1 AND account = ?2 AND channel = ?3"},
           {&s.add_event_count,
            "INSERT INTO event_counts VALUES (?, ?, ?, ?, ?)"
            " ON CONFLICT (event_id, tier, channel, state) DO UPDATE SET n = n + excluded.n"},
@@ -270,15 +275,15 @@ Result<void> StatusIndex::apply(const StatusRecord& r, Batch& batch) {
     int attempt;
     std::string connector;
     std::int64_t fail_seq;
-    std::string event_id, tier, channel, replay_id;
+    std::string tier, replay_id;
   };
   std::optional<Previous> prev;
   {
     auto& q = s.find_delivery;
-    ResetAfter done{q.reset().bind(1, r.delivery_id)};
+    ResetAfter done{q.reset().bind(1, r.event_id).bind(2, r.account).bind(3, r.channel)};
     if (q.next_row())
-      prev = Previous{DeliveryState(q.int64_at(0)), int(q.int64_at(1)), q.text_at(2), q.int64_at(3),
-                      q.text_at(4),                 q.text_at(5),        q.text_at(6), q.text_at(7)};
+      prev = Previous{DeliveryState(q.int64_at(0)), int(q.int64_at(1)), q.text_at(2), q.int64_at(3), q.text_at(4),
+                      q.text_at(5)};
   }
   const std::string replay = replay_of(r);
   if (prev) {
@@ -301,7 +306,7 @@ Result<void> StatusIndex::apply(const StatusRecord& r, Batch& batch) {
             batch.replay_counts[{prev->replay_id, int(DeliveryState::failed)}] += 1;
           }
           batch.replay_counts[{replay, int(prev->state)}] += 1;
-          return s.set_replay.reset().bind(1, r.delivery_id).bind(2, replay).run();
+          return s.set_replay.reset().bind(1, r.event_id).bind(2, r.account).bind(3, r.channel).bind(4, replay).run();
         }
         return {};  // stale, or not a replay's
       }
@@ -315,11 +320,11 @@ Result<void> StatusIndex::apply(const StatusRecord& r, Batch& batch) {
   Result<void> written;
   if (!prev) {
     written = s.insert_delivery.reset()
-                  .bind(1, r.delivery_id)
-                  .bind(2, r.event_id)
-                  .bind(3, r.event_type)
-                  .bind(4, r.account)
-                  .bind(5, r.channel)
+                  .bind(1, r.event_id)
+                  .bind(2, r.account)
+                  .bind(3, r.channel)
+                  .bind(4, r.delivery_id)
+                  .bind(5, r.event_type)
                   .bind(6, r.tier)
                   .bind(7, connector)
                   .bind(8, std::int64_t(r.attempt))
@@ -331,23 +336,24 @@ Result<void> StatusIndex::apply(const StatusRecord& r, Batch& batch) {
                   .run();
   } else {
     written = s.update_delivery.reset()
-                  .bind(1, r.delivery_id)
-                  .bind(2, r.event_type)
-                  .bind(3, r.account)
-                  .bind(4, connector)
-                  .bind(5, std::int64_t(r.attempt))
-                  .bind(6, std::int64_t(r.state))
-                  .bind(7, r.reason)
-                  .bind(8, r.time_ms)
-                  .bind(9, fail_seq)
-                  .bind(10, owner)
+                  .bind(1, r.event_id)
+                  .bind(2, r.account)
+                  .bind(3, r.channel)
+                  .bind(4, r.event_type)
+                  .bind(5, connector)
+                  .bind(6, std::int64_t(r.attempt))
+                  .bind(7, std::int64_t(r.state))
+                  .bind(8, r.reason)
+                  .bind(9, r.time_ms)
+                  .bind(10, fail_seq)
+                  .bind(11, owner)
                   .run();
   }
   if (!written) return written;
-  // A delivery keeps the event, tier and channel of its first record.
-  const auto& event_id = prev ? prev->event_id : r.event_id;
+  // A delivery keeps the tier of its first record (its event and channel are its key).
+  const auto& event_id = r.event_id;
   const auto& tier = prev ? prev->tier : r.tier;
-  const auto& channel = prev ? prev->channel : r.channel;
+  const auto& channel = r.channel;
   if (prev) batch.count(event_id, tier, channel, prev->connector, prev->state, -1);
   batch.count(event_id, tier, channel, connector, r.state, +1);
   if (!owner.empty()) {

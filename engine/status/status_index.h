@@ -6,7 +6,8 @@
 //
 // What it stores (schema_version below; any other version is emptied and
 // rebuilt from the topics):
-//   deliveries      one row per delivery: its latest state and the fields of
+//   deliveries      one row per delivery, keyed by (event, account, channel),
+//                   which its id is made of: its latest state and the fields of
 //                   its latest record; `fail_seq` counts the `failed` records
 //                   applied to it (a replay takes one failure, not the row);
 //                   `replay_id` the replay that re-queued it last.
@@ -59,7 +60,7 @@ namespace sunbeam {
 
 class StatusIndex {
  public:
-  static constexpr int schema_version = 3;
+  static constexpr int schema_version = 4;  // 4: deliveries keyed by (event, account, channel)
 
   // Opens or creates the index; a file of another schema version is emptied.
   static Result<std::unique_ptr<StatusIndex>> open(const std::filesystem::path& file);
