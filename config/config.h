@@ -168,6 +168,11 @@ struct DispatchConfig {
   // those in flight; 1 commits every write (the narrowest window, the slowest).
   int ledger_batch = 512;
   Duration ledger_interval = std::chrono::milliseconds(20);
+  // How long the ledger keeps an event's sends after its last one: as long as
+  // a delivery of it can be read again (uncommitted offsets, a suspended
+  // connector holding them), come back from the deferrals, or be produced
+  // again by a replay or a digest run (at the next start). At least a day.
+  Duration ledger_retention = std::chrono::hours(24 * 7);
 };
 
 // Personal data (SPEC §7): phone numbers and e-mail addresses are masked in

@@ -108,7 +108,7 @@ double as_it_is(const std::vector<Delivery>& ds, const fs::path& file) {
     if (i % 500 == 0) must(marks->advance("deliveries.research", 0, std::int64_t(i + 499), std::nullopt));
     if (!must(caps->try_take(d.account, "sms", "2026-12-07", d.id, 1000))) std::abort();
     must(receipts->expect(d.id, d.record, 1));
-    must(ledger->record(d.id, {1765076400000, "gateway", d.gateway_id}));
+    must(ledger->record({"bench-summary", d.account, "sms", d.id}, {1765076400000, "gateway", d.gateway_id}));
     must(receipts->alias(d.gateway_id, d.id));
   }
   must(db->flush());

@@ -70,6 +70,10 @@ namespace {
 // digest_role.cpp). Such a record is looked up in the ledger wherever it lies.
 bool may_be_produced_again(const Delivery& d) { return d.attempts_before > 0 || d.event_type == "digest"; }
 
+SentLedger::Key ledger_key(const Delivery& d) {
+  return {d.event_id, d.account, to_string(d.channel), d.delivery_id};
+}
+
 double jitter() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
@@ -183,7 +187,7 @@ Result<void> DispatchRole::start() {
   auto marks = ReadMarks::open(db_, existing_store);
   if (!marks) return marks.error();
   marks_ = std::move(*marks);
-  forget_old_cap_days();  // then hourly (consume_loop)
+  forget_old_rows();  // then hourly (consume_loop)
 
   {
     std::lock_guard lock(suspend_mutex_);
@@ -368,17 +372,27 @@ kafka::Consumer& DispatchRole::consumer_for(const std::string& topic) {
   return topic == topics_.urgent ? *urgent_consumer_ : *consumer_;
 }
 
-// The cap's places of days no time zone is still in: local days run from
-// UTC-12 to UTC+14, so a day ended everywhere once UTC is two days past it.
-void DispatchRole::forget_old_cap_days() {
-  auto day = local_day(clock_.now() - 48h, "UTC");
-  if (!day) return spdlog::error("dispatch: {}", day.error().message);
-  if (auto r = caps_->forget_before(*day); !r) spdlog::error("dispatch: forgetting cap days: {}", r.error().message);
+// What the store no longer needs. The cap's places of days no time zone is
+// still in: local days run from UTC-12 to UTC+14, so a day ended everywhere
+// once UTC is two days past it. The ledger's sends of events last sent longer
+// ago than dispatch.ledger_retention.
+void DispatchRole::forget_old_rows() {
+  const auto now = clock_.now();
+  auto day = local_day(now - 48h, "UTC");
+  if (!day) spdlog::error("dispatch: {}", day.error().message);
+  else if (auto r = caps_->forget_before(*day); !r)
+    spdlog::error("dispatch: forgetting cap days: {}", r.error().message);
+  const auto retention = std::chrono::duration_cast<std::chrono::milliseconds>(config_.dispatch.ledger_retention);
+  if (auto r = ledger_->forget_before(unix_ms(now) - retention.count()); !r)
+    spdlog::error("dispatch: forgetting old sends: {}", r.error().message);
+  else if (*r > 0)
+    spdlog::info("dispatch: the ledger forgot {} sends older than {} h", *r,
+                 std::chrono::duration_cast<std::chrono::hours>(retention).count());
 }
 
 void DispatchRole::consume_loop() {
   auto last_housekeeping = std::chrono::steady_clock::now() - 1h;
-  auto last_cap_forget = std::chrono::steady_clock::now();  // start() forgot just now
+  auto last_forget = std::chrono::steady_clock::now();  // start() forgot just now
   // A batch never overshoots the backpressure bound by more than itself.
   const std::size_t batch_max = std::min<std::size_t>(500, std::size_t(config_.dispatch.max_pending));
   while (running_) {
@@ -394,9 +408,9 @@ void DispatchRole::consume_loop() {
       apply_backpressure();
       commit_finished();
     }
-    if (now - last_cap_forget >= 1h) {
-      last_cap_forget = now;
-      forget_old_cap_days();
+    if (now - last_forget >= 1h) {
+      last_forget = now;
+      forget_old_rows();
     }
   }
 }
@@ -457,7 +471,7 @@ void DispatchRole::admit(Job job) {
   const Delivery& d = job.delivery;
   if (!job.maybe_admitted) {
     // Never admitted through this store: neither sent nor deferred by it.
-  } else if (auto sent = ledger_->find(d.delivery_id)) {
+  } else if (auto sent = ledger_->find(ledger_key(d))) {
     // Sent before (its offset not committed at a restart, or the same delivery
     // produced again): record it again, send nothing.
     ++stats_.skipped_as_sent;
@@ -714,7 +728,7 @@ void DispatchRole::settle(Lane& lane, Job job, int parts, SendOutcome outcome) {
   if (outcome.accepted()) {
     lane.breaker.on_success();
     const auto now_ms = unix_ms(clock_.now());
-    if (auto l = ledger_->record(d.delivery_id, {now_ms, lane.connector->name(), outcome.gateway_message_id}); !l)
+    if (auto l = ledger_->record(ledger_key(d), {now_ms, lane.connector->name(), outcome.gateway_message_id}); !l)
       spdlog::error("dispatch: {} (delivery {} was sent)", l.error().message, d.delivery_id);
     if (auto a = receipts_->alias(outcome.gateway_message_id, d.delivery_id); !a)
       spdlog::error("dispatch: {}", a.error().message);

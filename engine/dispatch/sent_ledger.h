@@ -1,9 +1,21 @@
-// The dispatch ledger: a durable local record of every delivery id a
-// connector has accepted, written as each send is accepted and before the
-// delivery's offset is committed. After a crash, dispatch re-reads what was
-// not committed and skips what the ledger knows, so a crash duplicates only
-// the sends that were in flight (accepted by the gateway, not yet in the
-// ledger) and loses nothing.
+// The dispatch ledger: a durable local record of every delivery a connector
+// has accepted, written as each send is accepted and before the delivery's
+// offset is committed. After a crash, dispatch re-reads what was not
+// committed and skips what the ledger knows, so a crash duplicates only the
+// sends that were in flight (accepted by the gateway, not yet in the ledger)
+// and loses nothing; a replay or a digest produced twice is sent once.
+//
+// Rows are keyed by what a delivery id is made of (event, account, channel;
+// engine/core/delivery.h), not by the id, which is a hash: keyed by it, every
+// send wrote a page of the B-tree at random, which was most of the store's
+// cost in a large fan-out. Fan-out plans an event's deliveries in account
+// order (the directory's), so these rows arrive as a few ascending runs and a
+// group commit writes a few pages at their ends (bench/NOTES.md).
+//
+// Kept per event for `retention` after the event's last send (forget_before):
+// long enough for every re-read (uncommitted offsets), deferral and replay or
+// digest produced again that can still find it. A store written before this
+// layout keeps its id-keyed table, still looked up, until its rows are as old.
 //
 // The ledger is per instance and per disk (a table of the instance's
 // SqliteDb): when a partition moves to another instance, that instance does
@@ -14,12 +26,17 @@
 
 #include "engine/storage/sqlite_db.h"
 
+#include <map>
 #include <optional>
 
 namespace sunbeam {
 
 class SentLedger {
  public:
+  struct Key {
+    std::string_view event_id, account, channel;
+    std::string_view delivery_id;  // made of the three; looked up in a store written before this layout
+  };
   struct Entry {
     std::int64_t sent_at_ms = 0;
     std::string connector;
@@ -28,15 +45,22 @@ class SentLedger {
 
   static Result<std::unique_ptr<SentLedger>> open(std::shared_ptr<SqliteDb> db);
 
-  std::optional<Entry> find(std::string_view delivery_id);
-  // The first record of an id stands; recording it again changes nothing.
-  Result<void> record(std::string_view delivery_id, const Entry& entry);
+  std::optional<Entry> find(const Key& key);
+  // The first record of a delivery stands; recording it again changes nothing.
+  Result<void> record(const Key& key, const Entry& entry);
+  // Forgets the sends of events last sent before `before_ms`; how many.
+  Result<std::int64_t> forget_before(std::int64_t before_ms);
   std::int64_t size();
 
  private:
   explicit SentLedger(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}
   std::shared_ptr<SqliteDb> db_;
-  SqlStatement find_, insert_, count_;
+  SqlStatement find_, insert_, count_, touch_event_, old_events_, forget_event_, forget_event_sends_;
+  SqlStatement legacy_find_, legacy_forget_, legacy_count_;
+  bool legacy_ = false;  // the id-keyed table of a store written before is still there
+  // When each event's last send was written to `sent_events`: rewritten at
+  // most every few minutes (retention is days), not at every send.
+  std::map<std::string, std::int64_t, std::less<>> event_touched_ms_;
 };
 
 }  // namespace sunbeam

@@ -42,6 +42,8 @@ SqlStatement& SqlStatement::bind(int index, std::int64_t value) {
 
 bool SqlStatement::next_row() { return sqlite3_step(stmt_) == SQLITE_ROW; }
 
+std::int64_t SqlStatement::changes() const { return sqlite3_changes64(db_); }
+
 Result<void> SqlStatement::run() {
   const bool grouped = owner_ && owner_->options_.group_writes > 1 && !sqlite3_stmt_readonly(stmt_);
   if (grouped)

@@ -52,6 +52,7 @@ class SqlStatement {
   SqlStatement& bind(int index, std::int64_t value);
   bool next_row();        // true while a row is there
   Result<void> run();     // steps to the end; an error says what failed
+  std::int64_t changes() const;  // rows the last run() inserted, changed or deleted (under the lock)
   std::int64_t int64_at(int column) const;
   std::string text_at(int column) const;
 

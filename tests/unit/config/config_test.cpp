@@ -185,25 +185,28 @@ TEST_CASE("an unreadable file is one clear problem") {
   CHECK(load.problems[0].to_string() == "/no/such/sunbeam.yaml: cannot read the configuration file");
 }
 
-TEST_CASE("dispatch's store group commit: defaults, set, and bounds") {
+TEST_CASE("dispatch's store group commit and retention: defaults, set, and bounds") {
   TempConfig defaults(good);
   auto d = defaults.load();
   REQUIRE(d.config);
   CHECK(d.config->dispatch.ledger_batch == 512);
   CHECK(d.config->dispatch.ledger_interval == std::chrono::milliseconds(20));
+  CHECK(d.config->dispatch.ledger_retention == std::chrono::hours(24 * 7));
 
-  TempConfig set(good + "dispatch: { ledger_batch: 1, ledger_interval: 5ms }\n");
+  TempConfig set(good + "dispatch: { ledger_batch: 1, ledger_interval: 5ms, ledger_retention: 30d }\n");
   auto s = set.load();
   INFO(all(s.problems));
   REQUIRE(s.config);
   CHECK(s.config->dispatch.ledger_batch == 1);
   CHECK(s.config->dispatch.ledger_interval == std::chrono::milliseconds(5));
+  CHECK(s.config->dispatch.ledger_retention == std::chrono::hours(24 * 30));
 
-  TempConfig bad(good + "dispatch: { ledger_batch: 0, ledger_interval: 1m }\n");
+  TempConfig bad(good + "dispatch: { ledger_batch: 0, ledger_interval: 1m, ledger_retention: 12h }\n");
   auto b = bad.load();
   CHECK_FALSE(b.config);
   CHECK(all(b.problems).find("dispatch.ledger_batch") != std::string::npos);
   CHECK(all(b.problems).find("dispatch.ledger_interval: at most 10s") != std::string::npos);
+  CHECK(all(b.problems).find("dispatch.ledger_retention: at least 1d") != std::string::npos);
 }
 
 TEST_CASE("operations settings: tokens, drain, privacy, logging; `digest` is not a name for an event type") {

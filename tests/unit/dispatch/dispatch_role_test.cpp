@@ -607,3 +607,25 @@ TEST_CASE("a replay or a digest produced twice is sent once: the second copy fin
         std::vector<std::string>{replayed.delivery_id, digest.delivery_id, fanned_out.delivery_id});
   CHECK(h.role->stats().skipped_as_sent == 2);
 }
+
+TEST_CASE("the ledger keeps an event's sends for dispatch.ledger_retention, then forgets them") {
+  Harness h;  // ledger_retention: 7 days
+  auto replayed = h.delivery("R3", "basic");
+  replayed.attempt = 2;
+  replayed.attempts_before = 1;
+  h.publish(replayed);
+  REQUIRE(h.wait_for([&] { return h.in_state(replayed, DeliveryState::sent); }));
+  h.stop();
+  h.clock.set(h.clock.now() + std::chrono::hours(24 * 6));  // within: the copy is not sent
+  h.start();
+  h.publish(replayed);
+  REQUIRE(h.wait_for([&] { return h.records[replayed.delivery_id].size() == 2; }));
+  CHECK(h.last(replayed)->reason == "already sent (ledger)");
+  h.stop();
+  h.clock.set(h.clock.now() + std::chrono::hours(24 * 2));  // 8 days after the send: forgotten at start
+  h.start();
+  h.publish(replayed);
+  REQUIRE(h.wait_for([&] { return h.records[replayed.delivery_id].size() == 3; }));
+  CHECK(h.last(replayed)->reason.empty());
+  CHECK(h.script.sent_by("primary").size() == 2);
+}

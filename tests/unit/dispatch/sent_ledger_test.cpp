@@ -16,6 +16,45 @@ Result<std::unique_ptr<SentLedger>> open_ledger(const fs::path& file) {
   if (!db) return db.error();
   return SentLedger::open(*db);
 }
+
+// A delivery of event e1 to `account` by SMS (its id is only read from a store of the old layout).
+SentLedger::Key sms(const std::string& account, const std::string& event = "e1") {
+  static std::vector<std::unique_ptr<std::string>> kept;  // the key's views outlive the call
+  kept.push_back(std::make_unique<std::string>(event));
+  const std::string& e = *kept.back();
+  kept.push_back(std::make_unique<std::string>(account));
+  const std::string& a = *kept.back();
+  kept.push_back(std::make_unique<std::string>("id-" + e + "-" + a));
+  return {e, a, "sms", *kept.back()};
+}
+
+// A table written through the store's group commit, and counted by another connection.
+struct Rows {
+  std::shared_ptr<SqliteDb> db;
+  SqlStatement insert;
+  explicit Rows(std::shared_ptr<SqliteDb> d) : db(std::move(d)) {
+    REQUIRE(db->exec("CREATE TABLE IF NOT EXISTS t (id TEXT PRIMARY KEY)"));
+    REQUIRE(db->prepare_all({{&insert, "INSERT INTO t VALUES (?)"}}));
+  }
+  Result<void> add(const std::string& id) {
+    auto lock = db->lock();
+    return insert.reset().bind(1, id).run();
+  }
+  std::int64_t seen_here() {  // its own writes, committed or not
+    auto lock = db->lock();
+    auto count = db->prepare("SELECT count(*) FROM t");
+    REQUIRE(count);
+    return count->next_row() ? count->int64_at(0) : -1;
+  }
+};
+std::int64_t committed_rows(const fs::path& file) {
+  auto db = SqliteDb::open(file);
+  REQUIRE(db);
+  auto lock = (*db)->lock();
+  auto count = (*db)->prepare("SELECT count(*) FROM t");
+  REQUIRE(count);
+  return count->next_row() ? count->int64_at(0) : -1;
+}
 }  // namespace
 
 TEST_CASE("the ledger remembers sent deliveries across a reopen, once each") {
@@ -25,21 +64,25 @@ TEST_CASE("the ledger remembers sent deliveries across a reopen, once each") {
   {
     auto ledger = open_ledger(file);
     REQUIRE(ledger);
-    CHECK_FALSE((*ledger)->find("d1"));
-    REQUIRE((*ledger)->record("d1", {1000, "outbox", "gw-1"}));
-    REQUIRE((*ledger)->record("d1", {2000, "other", "gw-2"}));  // the first record stands
-    REQUIRE((*ledger)->record("d2", {3000, "outbox", ""}));
+    CHECK_FALSE((*ledger)->find(sms("A1")));
+    REQUIRE((*ledger)->record(sms("A1"), {1000, "outbox", "gw-1"}));
+    REQUIRE((*ledger)->record(sms("A1"), {2000, "other", "gw-2"}));  // the first record stands
+    REQUIRE((*ledger)->record(sms("A2"), {3000, "outbox", ""}));
     CHECK((*ledger)->size() == 2);
   }
   auto reopened = open_ledger(file);
   REQUIRE(reopened);
-  auto d1 = (*reopened)->find("d1");
-  REQUIRE(d1);
-  CHECK(d1->sent_at_ms == 1000);
-  CHECK(d1->connector == "outbox");
-  CHECK(d1->gateway_message_id == "gw-1");
-  CHECK((*reopened)->find("d2"));
-  CHECK_FALSE((*reopened)->find("d3"));
+  auto a1 = (*reopened)->find(sms("A1"));
+  REQUIRE(a1);
+  CHECK(a1->sent_at_ms == 1000);
+  CHECK(a1->connector == "outbox");
+  CHECK(a1->gateway_message_id == "gw-1");
+  CHECK((*reopened)->find(sms("A2")));
+  CHECK_FALSE((*reopened)->find(sms("A3")));
+  CHECK_FALSE((*reopened)->find(sms("A1", "e2")));  // another event's delivery to the same account
+  auto email = sms("A1");
+  email.channel = "email";
+  CHECK_FALSE((*reopened)->find(email));
   fs::remove_all(dir);
 }
 
@@ -48,13 +91,89 @@ TEST_CASE("records from many threads all land") {
   fs::remove_all(dir);
   auto ledger = open_ledger(dir / "ledger.sqlite");
   REQUIRE(ledger);
+  std::vector<SentLedger::Key> keys;
+  for (int i = 0; i < 1000; ++i) keys.push_back(sms("A" + std::to_string(i), "e" + std::to_string(i % 7)));
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&, t] {
-      for (int i = 0; i < 250; ++i) CHECK((*ledger)->record(std::to_string(t * 1000 + i), {i, "outbox", ""}));
+      for (int i = 0; i < 250; ++i) CHECK((*ledger)->record(keys[std::size_t(t * 250 + i)], {i, "outbox", ""}));
     });
   for (auto& t : threads) t.join();
   CHECK((*ledger)->size() == 1000);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("an event's sends are forgotten once its last send is older than the retention") {
+  const auto dir = fs::temp_directory_path() / ("sunbeam-ledger-forget-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const auto file = dir / "ledger.sqlite";
+  constexpr std::int64_t day = 24LL * 3600 * 1000, t0 = 1'795'000'000'000;
+  {
+    auto ledger = open_ledger(file);
+    REQUIRE(ledger);
+    auto& l = **ledger;
+    REQUIRE(l.record(sms("A1", "old"), {t0, "gw", ""}));
+    REQUIRE(l.record(sms("A2", "old"), {t0 + 1000, "gw", ""}));
+    REQUIRE(l.record(sms("A1", "spread"), {t0, "gw", ""}));   // sent over two days:
+    REQUIRE(l.record(sms("A2", "spread"), {t0 + day, "gw", ""}));  // its last send counts
+    REQUIRE(l.record(sms("A1", "new"), {t0 + 2 * day, "gw", ""}));
+    auto forgotten = l.forget_before(t0 + day - 1);
+    REQUIRE(forgotten);
+    CHECK(*forgotten == 2);
+    CHECK_FALSE(l.find(sms("A1", "old")));
+    CHECK_FALSE(l.find(sms("A2", "old")));
+    CHECK(l.find(sms("A1", "spread")));
+    CHECK(l.find(sms("A1", "new")));
+    CHECK(l.size() == 3);
+  }
+  auto reopened = open_ledger(file);  // the last-send times were stored, not only kept in memory
+  REQUIRE(reopened);
+  auto forgotten = (*reopened)->forget_before(t0 + 2 * day - 1);
+  REQUIRE(forgotten);
+  CHECK(*forgotten == 2);
+  CHECK_FALSE((*reopened)->find(sms("A2", "spread")));
+  CHECK((*reopened)->find(sms("A1", "new")));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a store of the id-keyed layout is still looked up, until its rows are past the retention") {
+  const auto dir = fs::temp_directory_path() / ("sunbeam-ledger-legacy-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const auto file = dir / "ledger.sqlite";
+  constexpr std::int64_t t0 = 1'795'000'000'000;
+  {
+    auto db = SqliteDb::open(file);
+    REQUIRE(db);
+    REQUIRE((*db)->exec("CREATE TABLE sent (delivery_id TEXT PRIMARY KEY, sent_at_ms INTEGER NOT NULL,"
+                        " connector TEXT NOT NULL, gateway_message_id TEXT NOT NULL) WITHOUT ROWID;"
+                        "INSERT INTO sent VALUES ('id-e1-A1', 1795000000000, 'gateway', 'g1'),"
+                        " ('id-e1-A2', 1795000100000, 'gateway', 'g2');"));
+  }
+  auto ledger = open_ledger(file);
+  REQUIRE(ledger);
+  auto& l = **ledger;
+  auto a1 = l.find(sms("A1"));
+  REQUIRE(a1);
+  CHECK(a1->gateway_message_id == "g1");
+  CHECK_FALSE(l.find(sms("A3")));
+  REQUIRE(l.record(sms("A3"), {t0 + 200000, "gateway", "g3"}));
+  CHECK(l.size() == 3);
+  auto forgotten = l.forget_before(t0 + 50000);
+  REQUIRE(forgotten);
+  CHECK(*forgotten == 1);
+  CHECK_FALSE(l.find(sms("A1")));
+  CHECK(l.find(sms("A2")));
+  REQUIRE(l.forget_before(t0 + 150000));  // the old table is empty now: dropped
+  CHECK_FALSE(l.find(sms("A2")));
+  CHECK(l.find(sms("A3")));
+  CHECK(l.size() == 1);
+  ledger->reset();
+  auto db = SqliteDb::open(file);
+  REQUIRE(db);
+  auto lock = (*db)->lock();
+  auto table = (*db)->prepare("SELECT 1 FROM sqlite_master WHERE name = 'sent'");
+  REQUIRE(table);
+  CHECK_FALSE(table->next_row());
   fs::remove_all(dir);
 }
 
@@ -70,30 +189,24 @@ TEST_CASE("group commit: writes join one transaction, committed when full, at fl
   const auto file = dir / "grouped.sqlite";
   auto db = SqliteDb::open(file, {.group_writes = 3, .group_age = std::chrono::hours(1)});
   REQUIRE(db);
-  auto ledger = SentLedger::open(*db);
-  REQUIRE(ledger);
+  Rows rows(*db);
   // What another connection sees is what is committed.
-  auto seen = [&] {
-    auto other = open_ledger(file);
-    REQUIRE(other);
-    return (*other)->size();
-  };
-  REQUIRE((*ledger)->record("d1", {1, "gw", ""}));
-  REQUIRE((*ledger)->record("d2", {2, "gw", ""}));
-  CHECK((*ledger)->find("d2"));  // its own writes, before the commit
-  CHECK((*ledger)->size() == 2);
-  CHECK(seen() == 0);
-  REQUIRE((*ledger)->record("d3", {3, "gw", ""}));  // the third write fills the group
-  CHECK(seen() == 3);
-  REQUIRE((*ledger)->record("d4", {4, "gw", ""}));
-  CHECK(seen() == 3);
+  REQUIRE(rows.add("d1"));
+  REQUIRE(rows.add("d2"));
+  CHECK(rows.seen_here() == 2);
+  CHECK(committed_rows(file) == 0);
+  REQUIRE(rows.add("d3"));  // the third write fills the group
+  CHECK(committed_rows(file) == 3);
+  REQUIRE(rows.add("d4"));
+  CHECK(committed_rows(file) == 3);
   REQUIRE((*db)->flush());
-  CHECK(seen() == 4);
+  CHECK(committed_rows(file) == 4);
   REQUIRE((*db)->flush());  // nothing open: harmless
-  REQUIRE((*ledger)->record("d5", {5, "gw", ""}));
-  ledger->reset();
+  REQUIRE(rows.add("d5"));
+  rows.insert = {};
+  rows.db.reset();
   db->reset();  // closing commits the open group
-  CHECK(seen() == 5);
+  CHECK(committed_rows(file) == 5);
   fs::remove_all(dir);
 }
 
@@ -103,13 +216,10 @@ TEST_CASE("group commit: a group older than group_age is committed by the next w
   const auto file = dir / "grouped.sqlite";
   auto db = SqliteDb::open(file, {.group_writes = 1000, .group_age = std::chrono::milliseconds(1)});
   REQUIRE(db);
-  auto ledger = SentLedger::open(*db);
-  REQUIRE(ledger);
-  REQUIRE((*ledger)->record("d1", {1, "gw", ""}));
+  Rows rows(*db);
+  REQUIRE(rows.add("d1"));
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  REQUIRE((*ledger)->record("d2", {2, "gw", ""}));
-  auto other = open_ledger(file);
-  REQUIRE(other);
-  CHECK((*other)->size() == 2);
+  REQUIRE(rows.add("d2"));
+  CHECK(committed_rows(file) == 2);
   fs::remove_all(dir);
 }

@@ -123,7 +123,7 @@ TEST_CASE("read marks in a store made before them: unmarked partitions may have 
   {
     auto ledger = SentLedger::open(t.open());  // a store of the version before
     REQUIRE(ledger);
-    REQUIRE((*ledger)->record("d1", {1, "gateway", "g1"}));
+    REQUIRE((*ledger)->record({"e1", "A1", "sms", "d1"}, {1, "gateway", "g1"}));
   }
   {
     auto marks = ReadMarks::open(t.open(), true);
