@@ -16,6 +16,11 @@ void AccountIndex::reserve(std::size_t n) {
   if (capacity > slots_.size() && size_ == 0) slots_.assign(capacity, Slot{});
 }
 
+void AccountIndex::renumber(std::span<const std::uint32_t> new_of_old) {
+  for (Slot& s : slots_)
+    if (s.index_plus_one) s.index_plus_one = new_of_old[s.index_plus_one - 1] + 1;
+}
+
 void AccountIndex::grow(const AccountOf& account_of) {
   std::vector<Slot> old;
   old.swap(slots_);

@@ -29,6 +29,9 @@ class AccountIndex {
   // returns the number it has and adds nothing.
   std::optional<std::uint32_t> insert(std::string_view account, std::uint32_t i, const AccountOf& account_of);
   std::optional<std::uint32_t> find(std::string_view account, const AccountOf& account_of) const;
+  // The subscribers were reordered: subscriber i is now `new_of_old[i]`. The
+  // accounts and so the slots stay where they are; only the numbers change.
+  void renumber(std::span<const std::uint32_t> new_of_old);
   // find() for many accounts at once, with their memory accesses overlapped:
   // each look-up is two cache misses in a row (the slot, then the record whose
   // account it compares), and a holdings file names accounts in no order, so

@@ -2,8 +2,9 @@
 // watchlists, with the indexes fanout needs: by account, by tier, by symbol.
 //
 // Loaded from CSV at start (a bad row is reported with its line and skipped
-// whole, never half-loaded). Memory: one Subscriber per row in a vector, a
-// flat AccountIndex over it;
+// whole, never half-loaded). Memory: one Subscriber per row in a vector, in
+// account order (so are the tier, holder and watcher lists, and so fan-out's
+// deliveries), a flat AccountIndex over it;
 // holdings and watchlists as CSR indexes (symbol id -> offsets into one
 // vector of subscriber indexes), symbols interned. 1,000,000 subscribers and
 // 5,000,000 holdings: see bench/NOTES.md; current figures in bench/RESULTS.md.

@@ -177,3 +177,46 @@ TEST_CASE("the shipped sample directory loads cleanly") {
   CHECK(d.directory.size() == 36);
   CHECK(d.directory.holdings_count() > 20);
 }
+
+// Fan-out plans deliveries in the directory's order, and dispatch's ledger and
+// the status index are keyed by account: the order is account order, whatever
+// the file's.
+TEST_CASE("subscribers are numbered in account order; tiers, holders and watchers follow it") {
+  std::string subscribers = header, holdings = "account_id,symbol\n", watchlist = "account_id,symbol\n";
+  std::vector<std::string> accounts;
+  for (int i = 0; i < 300; ++i) accounts.push_back("C" + std::to_string(i * 7919 % 1000));  // C0, C919, C838, ...
+  accounts.push_back("C919");  // a repeat, reported with both lines
+  accounts.push_back("C1000000000");  // longer than the 8 bytes sorted on first
+  accounts.push_back("C10000000");
+  for (const auto& a : accounts) {
+    subscribers += a + ",n," + (a.size() % 2 ? "basic" : "advisor") + ",13800000001,,en,sms,,,\n";
+    holdings += a + ",600519.SH\n";
+    watchlist += a + ",000001.SZ\n";
+  }
+  auto d = load(subscribers, holdings, watchlist);
+  REQUIRE(d.problems.size() == 1);
+  CHECK(has_problem(d, "subscribers.csv", 302, "already appears on line 3"));
+  REQUIRE(d.directory.size() == 302);
+  std::vector<std::string> in_order;
+  for (SubscriberIndex i = 0; i < d.directory.size(); ++i) in_order.push_back(d.directory.at(i).account);
+  CHECK(std::is_sorted(in_order.begin(), in_order.end()));
+  for (const auto& a : accounts) {
+    const Subscriber* s = d.directory.find(a);
+    REQUIRE(s);
+    CHECK(s->account == a);  // the index follows the new numbers
+  }
+  const auto accounts_of = [&](std::span<const SubscriberIndex> list) {
+    std::vector<std::string> out;
+    for (auto i : list) out.push_back(d.directory.at(i).account);
+    return out;
+  };
+  for (std::size_t tier : {0u, 2u}) {
+    const auto in_tier = accounts_of(d.directory.in_tier(tier));
+    CHECK(!in_tier.empty());
+    CHECK(std::is_sorted(in_tier.begin(), in_tier.end()));
+    for (auto i : d.directory.in_tier(tier)) CHECK(d.directory.at(i).tier == tier);
+  }
+  CHECK(d.directory.in_tier(0).size() + d.directory.in_tier(2).size() == 302);
+  CHECK(accounts_of(d.directory.holders("600519.SH")) == in_order);
+  CHECK(accounts_of(d.directory.watchers("000001.SZ")) == in_order);
+}
