@@ -60,7 +60,7 @@ namespace sunbeam {
 
 class StatusIndex {
  public:
-  static constexpr int schema_version = 4;  // 4: deliveries keyed by (event, account, channel)
+  static constexpr int schema_version = 5;  // 4: deliveries keyed by (event, account, channel); 5: failures indexes cover a page
 
   // Opens or creates the index; a file of another schema version is emptied.
   static Result<std::unique_ptr<StatusIndex>> open(const std::filesystem::path& file);
