@@ -93,7 +93,7 @@ std::string replay_of(const StatusRecord& r) {
 struct StatusIndex::Statements {
   // writer
   SqlStatement begin, commit, rollback;
-  SqlStatement find_delivery, insert_delivery, update_delivery, set_replay;
+  SqlStatement find_delivery, put_delivery, set_replay;
   SqlStatement add_event_count, add_reason, add_state_count, add_replay_count, touch_event;
   SqlStatement fanout_event, fanout_group, put_digest_run, put_dead_letter, put_position, cancel;
   // reader
@@ -174,13 +174,14 @@ Result<void> StatusIndex::prepare() {
           {&s.find_delivery,
            "SELECT state, attempt, connector, fail_seq, tier, replay_id FROM deliveries"
            " WHERE event_id = ?1 AND account = ?2 AND channel = ?3"},
-          {&s.insert_delivery,
+          // A delivery keeps its first record's id and tier, and an event type once it has one.
+          {&s.put_delivery,
            "INSERT INTO deliveries (event_id, account, channel, delivery_id, event_type, tier, connector, attempt, state,"
-           " reason, time_ms, fail_seq, replay_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"},
-          {&s.update_delivery,
-           "UPDATE deliveries SET event_type = COALESCE(NULLIF(?4, ''), event_type),"
-           " connector = ?5, attempt = ?6, state = ?7, reason = ?8,"
-           " time_ms = ?9, fail_seq = ?10, replay_id = ?11 WHERE event_id = ?1 AND account = ?2 AND channel = ?3"},
+           " reason, time_ms, fail_seq, replay_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+           " ON CONFLICT (event_id, account, channel) DO UPDATE SET"
+           " event_type = COALESCE(NULLIF(excluded.event_type, ''), event_type), connector = excluded.connector,"
+           " attempt = excluded.attempt, state = excluded.state, reason = excluded.reason, time_ms = excluded.time_ms,"
+           " fail_seq = excluded.fail_seq, replay_id = excluded.replay_id"},
           {&s.set_replay, "UPDATE deliveries SET replay_id = ?4 WHERE event_id = ?1 AND account = ?2 AND channel = ?3"},
           {&s.add_event_count,
            "INSERT INTO event_counts VALUES (?, ?, ?, ?, ?)"
@@ -321,39 +322,23 @@ Result<void> StatusIndex::apply(const StatusRecord& r, Batch& batch) {
   // The replay that re-queued it last owns its outcomes; an earlier one keeps
   // the state its attempt ended in (failed).
   const std::string& owner = !replay.empty() ? replay : prev ? prev->replay_id : replay;
-  Result<void> written;
-  if (!prev) {
-    written = s.insert_delivery.reset()
-                  .bind(1, r.event_id)
-                  .bind(2, r.account)
-                  .bind(3, r.channel)
-                  .bind(4, r.delivery_id)
-                  .bind(5, r.event_type)
-                  .bind(6, r.tier)
-                  .bind(7, connector)
-                  .bind(8, std::int64_t(r.attempt))
-                  .bind(9, std::int64_t(r.state))
-                  .bind(10, r.reason)
-                  .bind(11, r.time_ms)
-                  .bind(12, fail_seq)
-                  .bind(13, owner)
-                  .run();
-  } else {
-    written = s.update_delivery.reset()
-                  .bind(1, r.event_id)
-                  .bind(2, r.account)
-                  .bind(3, r.channel)
-                  .bind(4, r.event_type)
-                  .bind(5, connector)
-                  .bind(6, std::int64_t(r.attempt))
-                  .bind(7, std::int64_t(r.state))
-                  .bind(8, r.reason)
-                  .bind(9, r.time_ms)
-                  .bind(10, fail_seq)
-                  .bind(11, owner)
-                  .run();
-  }
-  if (!written) return written;
+  if (auto written = s.put_delivery.reset()
+                         .bind(1, r.event_id)
+                         .bind(2, r.account)
+                         .bind(3, r.channel)
+                         .bind(4, r.delivery_id)
+                         .bind(5, r.event_type)
+                         .bind(6, r.tier)
+                         .bind(7, connector)
+                         .bind(8, std::int64_t(r.attempt))
+                         .bind(9, std::int64_t(r.state))
+                         .bind(10, r.reason)
+                         .bind(11, r.time_ms)
+                         .bind(12, fail_seq)
+                         .bind(13, owner)
+                         .run();
+      !written)
+    return written;
   // A delivery keeps the tier of its first record (its event and channel are its key).
   const auto& event_id = r.event_id;
   const auto& tier = prev ? prev->tier : r.tier;
