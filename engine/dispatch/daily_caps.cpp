@@ -32,8 +32,12 @@ Result<std::unique_ptr<DailyCaps>> DailyCaps::open(std::shared_ptr<SqliteDb> db)
   if (auto r = db->prepare_all({
       {&out->add_day_, "INSERT OR IGNORE INTO cap_days VALUES (?)"},
       {&out->forget_days_, "DELETE FROM cap_days WHERE day < ?"},
-      {&out->holds_, "SELECT 1 FROM cap_uses WHERE account = ? AND channel = ? AND delivery_id = ?"},
-      {&out->count_, "SELECT count(*) FROM cap_uses WHERE account = ? AND channel = ? AND day = ?"},
+      // One seek for both questions: the places of (account, channel) are a
+      // few rows (the days kept times the cap); was the delivery's one of
+      // them, and how many are the day's?
+      {&out->places_,
+       "SELECT coalesce(max(delivery_id = ?4), 0), coalesce(sum(day = ?3), 0) FROM cap_uses"
+       " WHERE account = ?1 AND channel = ?2"},
       {&out->take_, "INSERT OR IGNORE INTO cap_uses VALUES (?, ?, ?, ?)"},
       {&out->give_back_, "DELETE FROM cap_uses WHERE account = ? AND channel = ? AND delivery_id = ?"},
       {&out->forget_, "DELETE FROM cap_uses WHERE day < ?"},
@@ -46,9 +50,12 @@ Result<std::unique_ptr<DailyCaps>> DailyCaps::open(std::shared_ptr<SqliteDb> db)
 Result<bool> DailyCaps::try_take(std::string_view account, std::string_view channel, std::string_view day,
                                  std::string_view delivery_id, int cap) {
   auto lock = db_->lock();  // the check and the insert are one step for every thread
-  if (holds_.reset().bind(1, account).bind(2, channel).bind(3, delivery_id).next_row()) return true;
-  count_.reset().bind(1, account).bind(2, channel).bind(3, day);
-  const std::int64_t used = count_.next_row() ? count_.int64_at(0) : 0;
+  places_.reset().bind(1, account).bind(2, channel).bind(3, day).bind(4, delivery_id);
+  if (!places_.next_row()) return make_error("storage", "cannot read the daily cap's places");
+  const bool holds = places_.int64_at(0) != 0;
+  const std::int64_t used = places_.int64_at(1);
+  places_.reset();  // its read ends before the insert
+  if (holds) return true;  // this delivery holds a place already
   if (used >= cap) return false;
   if (auto r = take_.reset().bind(1, account).bind(2, channel).bind(3, day).bind(4, delivery_id).run(); !r)
     return r.error();

@@ -31,7 +31,7 @@ class DailyCaps {
  private:
   explicit DailyCaps(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}
   std::shared_ptr<SqliteDb> db_;
-  SqlStatement holds_, count_, take_, give_back_, forget_, add_day_, forget_days_;
+  SqlStatement places_, take_, give_back_, forget_, add_day_, forget_days_;
   std::set<std::string, std::less<>> days_;  // the days with places (the cap_days table); under the db lock
 };
 
