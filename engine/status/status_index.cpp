@@ -93,7 +93,7 @@ std::string replay_of(const StatusRecord& r) {
 struct StatusIndex::Statements {
   // writer
   SqlStatement begin, commit, rollback;
-  SqlStatement find_delivery, put_delivery, set_replay;
+  SqlStatement find_delivery, add_delivery, put_delivery, set_replay;
   SqlStatement add_event_count, add_reason, add_state_count, add_replay_count, touch_event;
   SqlStatement fanout_event, fanout_group, put_digest_run, put_dead_letter, put_position, cancel;
   // reader
@@ -174,6 +174,12 @@ Result<void> StatusIndex::prepare() {
           {&s.find_delivery,
            "SELECT state, attempt, connector, fail_seq, tier, replay_id FROM deliveries"
            " WHERE event_id = ?1 AND account = ?2 AND channel = ?3"},
+          // A delivery's first record: one statement (the usual case, a `sent`
+          // or `suppressed` that is all there will be); nothing when it has a row.
+          {&s.add_delivery,
+           "INSERT INTO deliveries (event_id, account, channel, delivery_id, event_type, tier, connector, attempt, state,"
+           " reason, time_ms, fail_seq, replay_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+           " ON CONFLICT (event_id, account, channel) DO NOTHING"},
           // A delivery keeps its first record's id and tier, and an event type once it has one.
           {&s.put_delivery,
            "INSERT INTO deliveries (event_id, account, channel, delivery_id, event_type, tier, connector, attempt, state,"
@@ -282,15 +288,42 @@ Result<void> StatusIndex::apply(const StatusRecord& r, Batch& batch) {
     std::int64_t fail_seq;
     std::string tier, replay_id;
   };
+  const std::string replay = replay_of(r);
+  // The row this record makes of its delivery, given what the row held (prev).
+  const auto write = [&](SqlStatement& q, const std::string& connector, std::int64_t fail_seq,
+                         const std::string& owner) {
+    return q.reset()
+        .bind(1, r.event_id)
+        .bind(2, r.account)
+        .bind(3, r.channel)
+        .bind(4, r.delivery_id)
+        .bind(5, r.event_type)
+        .bind(6, r.tier)
+        .bind(7, connector)
+        .bind(8, std::int64_t(r.attempt))
+        .bind(9, std::int64_t(r.state))
+        .bind(10, r.reason)
+        .bind(11, r.time_ms)
+        .bind(12, fail_seq)
+        .bind(13, owner)
+        .run();
+  };
+  // Most records are their delivery's first and only one (a fan-out's `sent`
+  // or `suppressed`): inserted at once, one B-tree descent instead of a look-up
+  // and then an insert. A receipt or a later attempt has a row: it is read first.
+  bool added = false;
+  if (r.attempt <= 1 && r.state != DeliveryState::delivered && r.state != DeliveryState::undelivered) {
+    if (auto w = write(s.add_delivery, r.connector, r.state == DeliveryState::failed ? 1 : 0, replay); !w) return w;
+    added = s.add_delivery.changes() > 0;
+  }
   std::optional<Previous> prev;
-  {
+  if (!added) {
     auto& q = s.find_delivery;
     ResetAfter done{q.reset().bind(1, r.event_id).bind(2, r.account).bind(3, r.channel)};
     if (q.next_row())
       prev = Previous{DeliveryState(q.int64_at(0)), int(q.int64_at(1)), q.text_at(2), q.int64_at(3), q.text_at(4),
                       q.text_at(5)};
   }
-  const std::string replay = replay_of(r);
   if (prev) {
     // A receipt can be recorded before the `sent` record it answers (a fast
     // gateway; a re-recorded `sent` after a restart): the receipt's word stands.
@@ -322,23 +355,8 @@ Result<void> StatusIndex::apply(const StatusRecord& r, Batch& batch) {
   // The replay that re-queued it last owns its outcomes; an earlier one keeps
   // the state its attempt ended in (failed).
   const std::string& owner = !replay.empty() ? replay : prev ? prev->replay_id : replay;
-  if (auto written = s.put_delivery.reset()
-                         .bind(1, r.event_id)
-                         .bind(2, r.account)
-                         .bind(3, r.channel)
-                         .bind(4, r.delivery_id)
-                         .bind(5, r.event_type)
-                         .bind(6, r.tier)
-                         .bind(7, connector)
-                         .bind(8, std::int64_t(r.attempt))
-                         .bind(9, std::int64_t(r.state))
-                         .bind(10, r.reason)
-                         .bind(11, r.time_ms)
-                         .bind(12, fail_seq)
-                         .bind(13, owner)
-                         .run();
-      !written)
-    return written;
+  if (!added)
+    if (auto w = write(s.put_delivery, connector, fail_seq, owner); !w) return w;
   // A delivery keeps the tier of its first record (its event and channel are its key).
   const auto& event_id = r.event_id;
   const auto& tier = prev ? prev->tier : r.tier;
