@@ -28,6 +28,25 @@ TEST_CASE("urgent deliveries go first, then higher tiers, then first come") {
   CHECK(q.empty());
 }
 
+TEST_CASE("taking items out of the send queue keeps the others in their order") {
+  SendQueue<std::string> q;
+  q.push({false, 1}, "research-x");
+  q.push({false, 0}, "advisor-1");
+  q.push({true, 0}, "urgent-x");
+  q.push({false, 0}, "advisor-x");
+  q.push({false, 0}, "advisor-2");
+  q.push({false, 1}, "research-1");
+  const auto taken = q.take_if([](const std::string& s) { return s.ends_with("-x"); });
+  CHECK(taken == std::vector<std::string>{"urgent-x", "advisor-x", "research-x"});
+  CHECK(q.size() == 3);
+  q.push({false, 0}, "advisor-3");
+  std::vector<std::string> order;
+  while (auto item = q.pop()) order.push_back(*item);
+  CHECK(order == std::vector<std::string>{"advisor-1", "advisor-2", "advisor-3", "research-1"});
+  CHECK(q.empty());
+  CHECK_FALSE(q.pop());
+}
+
 TEST_CASE("back-off doubles per attempt, is jittered into the step's second half, and stops") {
   RetryPolicy p;
   p.max_attempts = 5;
