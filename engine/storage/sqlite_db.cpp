@@ -68,6 +68,12 @@ Result<std::shared_ptr<SqliteDb>> SqliteDb::open(const std::filesystem::path& fi
   std::error_code ec;
   std::filesystem::create_directories(file.parent_path(), ec);
   if (ec) return make_error("store", "cannot create " + file.parent_path().string() + ": " + ec.message());
+  // SQLite's memory statistics (on by default) take one process-wide mutex
+  // around every malloc and free it makes: the stores' threads (dispatch's
+  // consumer and senders, the status index) queued on it. Nothing here reads
+  // them. Set before the library initialises, hence before the first open.
+  static std::once_flag no_memory_statistics;
+  std::call_once(no_memory_statistics, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   sqlite3* db = nullptr;
   if (sqlite3_open(file.c_str(), &db) != SQLITE_OK) {
     Error e = sqlite_error(db, "cannot open " + file.string());
