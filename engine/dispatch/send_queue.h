@@ -6,7 +6,7 @@
 // Thread safety: none; the owner locks.
 #pragma once
 
-#include <cstdint>
+#include <cstddef>
 #include <deque>
 #include <map>
 #include <optional>

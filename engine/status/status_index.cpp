@@ -81,6 +81,9 @@ struct ResetAfter {
   ~ResetAfter() { s.reset(); }
 };
 
+// The outcomes only a gateway's receipt records.
+bool is_receipt_outcome(DeliveryState s) { return s == DeliveryState::delivered || s == DeliveryState::undelivered; }
+
 // A replay's `planned` record names it in its reason: "replay <id>".
 std::string replay_of(const StatusRecord& r) {
   constexpr std::string_view prefix = "replay ";
@@ -167,6 +170,19 @@ Result<std::unique_ptr<StatusIndex>> StatusIndex::open(const std::filesystem::pa
 
 Result<void> StatusIndex::prepare() {
   auto& s = *s_;
+  const std::string insert_delivery =
+      "INSERT INTO deliveries (event_id, account, channel, delivery_id, event_type, tier, connector, attempt, state,"
+      " reason, time_ms, fail_seq, replay_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+      " ON CONFLICT (event_id, account, channel)";
+  // A delivery's first record: one statement (the usual case, a `sent` or
+  // `suppressed` that is all there will be); nothing when it has a row.
+  const std::string add_delivery = insert_delivery + " DO NOTHING";
+  // A delivery keeps its first record's id and tier, and an event type once it has one.
+  const std::string put_delivery =
+      insert_delivery +
+      " DO UPDATE SET event_type = COALESCE(NULLIF(excluded.event_type, ''), event_type),"
+      " connector = excluded.connector, attempt = excluded.attempt, state = excluded.state, reason = excluded.reason,"
+      " time_ms = excluded.time_ms, fail_seq = excluded.fail_seq, replay_id = excluded.replay_id";
   if (auto r = writer_->prepare_all({
           {&s.begin, "BEGIN IMMEDIATE"},
           {&s.commit, "COMMIT"},
@@ -174,20 +190,8 @@ Result<void> StatusIndex::prepare() {
           {&s.find_delivery,
            "SELECT state, attempt, connector, fail_seq, tier, replay_id FROM deliveries"
            " WHERE event_id = ?1 AND account = ?2 AND channel = ?3"},
-          // A delivery's first record: one statement (the usual case, a `sent`
-          // or `suppressed` that is all there will be); nothing when it has a row.
-          {&s.add_delivery,
-           "INSERT INTO deliveries (event_id, account, channel, delivery_id, event_type, tier, connector, attempt, state,"
-           " reason, time_ms, fail_seq, replay_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-           " ON CONFLICT (event_id, account, channel) DO NOTHING"},
-          // A delivery keeps its first record's id and tier, and an event type once it has one.
-          {&s.put_delivery,
-           "INSERT INTO deliveries (event_id, account, channel, delivery_id, event_type, tier, connector, attempt, state,"
-           " reason, time_ms, fail_seq, replay_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-           " ON CONFLICT (event_id, account, channel) DO UPDATE SET"
-           " event_type = COALESCE(NULLIF(excluded.event_type, ''), event_type), connector = excluded.connector,"
-           " attempt = excluded.attempt, state = excluded.state, reason = excluded.reason, time_ms = excluded.time_ms,"
-           " fail_seq = excluded.fail_seq, replay_id = excluded.replay_id"},
+          {&s.add_delivery, add_delivery.c_str()},
+          {&s.put_delivery, put_delivery.c_str()},
           {&s.set_replay, "UPDATE deliveries SET replay_id = ?4 WHERE event_id = ?1 AND account = ?2 AND channel = ?3"},
           {&s.add_event_count,
            "INSERT INTO event_counts VALUES (?, ?, ?, ?, ?)"
@@ -288,10 +292,22 @@ Result<void> StatusIndex::apply(const StatusRecord& r, Batch& batch) {
     std::int64_t fail_seq;
     std::string tier, replay_id;
   };
+  std::optional<Previous> prev;  // the delivery's row before this record, once read
   const std::string replay = replay_of(r);
-  // The row this record makes of its delivery, given what the row held (prev).
-  const auto write = [&](SqlStatement& q, const std::string& connector, std::int64_t fail_seq,
-                         const std::string& owner) {
+  // What the row holds after this record, given prev.
+  struct Row {
+    const std::string& connector;
+    std::int64_t fail_seq;
+    const std::string& owner;
+  };
+  const auto row_after = [&]() -> Row {
+    return {r.connector.empty() && prev ? prev->connector : r.connector,
+            (prev ? prev->fail_seq : 0) + (r.state == DeliveryState::failed ? 1 : 0),
+            // The replay that re-queued it last owns its outcomes; an earlier
+            // one keeps the state its attempt ended in (failed).
+            !replay.empty() ? replay : prev ? prev->replay_id : replay};
+  };
+  const auto write = [&](SqlStatement& q, const Row& row) {
     return q.reset()
         .bind(1, r.event_id)
         .bind(2, r.account)
@@ -299,24 +315,23 @@ Result<void> StatusIndex::apply(const StatusRecord& r, Batch& batch) {
         .bind(4, r.delivery_id)
         .bind(5, r.event_type)
         .bind(6, r.tier)
-        .bind(7, connector)
+        .bind(7, row.connector)
         .bind(8, std::int64_t(r.attempt))
         .bind(9, std::int64_t(r.state))
         .bind(10, r.reason)
         .bind(11, r.time_ms)
-        .bind(12, fail_seq)
-        .bind(13, owner)
+        .bind(12, row.fail_seq)
+        .bind(13, row.owner)
         .run();
   };
   // Most records are their delivery's first and only one (a fan-out's `sent`
   // or `suppressed`): inserted at once, one B-tree descent instead of a look-up
   // and then an insert. A receipt or a later attempt has a row: it is read first.
   bool added = false;
-  if (r.attempt <= 1 && r.state != DeliveryState::delivered && r.state != DeliveryState::undelivered) {
-    if (auto w = write(s.add_delivery, r.connector, r.state == DeliveryState::failed ? 1 : 0, replay); !w) return w;
+  if (r.attempt <= 1 && !is_receipt_outcome(r.state)) {
+    if (auto w = write(s.add_delivery, row_after()); !w) return w;
     added = s.add_delivery.changes() > 0;
   }
-  std::optional<Previous> prev;
   if (!added) {
     auto& q = s.find_delivery;
     ResetAfter done{q.reset().bind(1, r.event_id).bind(2, r.account).bind(3, r.channel)};
@@ -327,8 +342,7 @@ Result<void> StatusIndex::apply(const StatusRecord& r, Batch& batch) {
   if (prev) {
     // A receipt can be recorded before the `sent` record it answers (a fast
     // gateway; a re-recorded `sent` after a restart): the receipt's word stands.
-    const bool receipt_first = (prev->state == DeliveryState::delivered || prev->state == DeliveryState::undelivered) &&
-                               r.state == DeliveryState::sent;
+    const bool receipt_first = is_receipt_outcome(prev->state) && r.state == DeliveryState::sent;
     if (receipt_first) return {};
     // A replay re-queues a failed delivery as a new attempt. Its `planned`
     // record may land after that attempt's own outcome (they are produced
@@ -350,13 +364,11 @@ Result<void> StatusIndex::apply(const StatusRecord& r, Batch& batch) {
       }
     }
   }
-  const std::int64_t fail_seq = (prev ? prev->fail_seq : 0) + (r.state == DeliveryState::failed ? 1 : 0);
-  const std::string& connector = r.connector.empty() && prev ? prev->connector : r.connector;
-  // The replay that re-queued it last owns its outcomes; an earlier one keeps
-  // the state its attempt ended in (failed).
-  const std::string& owner = !replay.empty() ? replay : prev ? prev->replay_id : replay;
+  const Row row = row_after();
   if (!added)
-    if (auto w = write(s.put_delivery, connector, fail_seq, owner); !w) return w;
+    if (auto w = write(s.put_delivery, row); !w) return w;
+  const std::string& connector = row.connector;
+  const std::string& owner = row.owner;
   // A delivery keeps the tier of its first record (its event and channel are its key).
   const auto& event_id = r.event_id;
   const auto& tier = prev ? prev->tier : r.tier;
