@@ -558,7 +558,8 @@ void read_api(Reader& r, const YAML::Node& n, ApiConfig& a) {
 void read_dispatch(Reader& r, const YAML::Node& n, DispatchConfig& d) {
   if (!r.is_map(n, "dispatch")) return;
   r.only_keys(n, "dispatch",
-              {"backpressure", "max_pending", "drain_timeout", "ledger_batch", "ledger_interval", "ledger_retention"});
+              {"backpressure", "max_pending", "drain_timeout", "ledger_batch", "ledger_interval", "ledger_retention",
+               "receipt_retention"});
   if (n["backpressure"])
     if (auto s = r.string(n["backpressure"], "dispatch.backpressure")) {
       if (*s == "pause") d.backpressure = BackpressurePolicy::pause;
@@ -575,11 +576,16 @@ void read_dispatch(Reader& r, const YAML::Node& n, DispatchConfig& d) {
       if (*v > std::chrono::seconds(10)) r.problem(n["ledger_interval"], "dispatch.ledger_interval: at most 10s");
       else d.ledger_interval = *v;
     }
-  if (n["ledger_retention"])
-    if (auto v = r.duration(n["ledger_retention"], "dispatch.ledger_retention")) {
-      if (*v < std::chrono::hours(24)) r.problem(n["ledger_retention"], "dispatch.ledger_retention: at least 1d");
-      else d.ledger_retention = *v;
+  const auto retention = [&](const char* key, Duration& out) {
+    if (!n[key]) return;
+    const std::string name = std::string("dispatch.") + key;
+    if (auto v = r.duration(n[key], name)) {
+      if (*v < std::chrono::hours(24)) r.problem(n[key], name + ": at least 1d");
+      else out = *v;
     }
+  };
+  retention("ledger_retention", d.ledger_retention);
+  retention("receipt_retention", d.receipt_retention);
 }
 
 void read_privacy(Reader& r, const YAML::Node& n, PrivacyConfig& p) {

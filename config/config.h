@@ -173,6 +173,11 @@ struct DispatchConfig {
   // connector holding them), come back from the deferrals, or be produced
   // again by a replay or a digest run (at the next start). At least a day.
   Duration ledger_retention = std::chrono::hours(24 * 7);
+  // How long a sent SMS's receipt is waited for: the receipt book keeps what
+  // matches it (the delivery's record, its gateway id) this long, then forgets
+  // it in whole days (UTC), and a later receipt is logged and ignored. It
+  // should cover the gateways' validity period. At least a day.
+  Duration receipt_retention = std::chrono::hours(24 * 7);
 };
 
 // Personal data (SPEC §7): phone numbers and e-mail addresses are masked in

@@ -181,7 +181,7 @@ Result<void> DispatchRole::start() {
   auto caps = DailyCaps::open(db_);
   if (!caps) return caps.error();
   caps_ = std::move(*caps);
-  auto receipts = ReceiptBook::open(db_);
+  auto receipts = ReceiptBook::open(db_, unix_ms(clock_.now()));
   if (!receipts) return receipts.error();
   receipts_ = std::move(*receipts);
   auto marks = ReadMarks::open(db_, existing_store);
@@ -375,7 +375,8 @@ kafka::Consumer& DispatchRole::consumer_for(const std::string& topic) {
 // What the store no longer needs. The cap's places of days no time zone is
 // still in: local days run from UTC-12 to UTC+14, so a day ended everywhere
 // once UTC is two days past it. The ledger's sends of events last sent longer
-// ago than dispatch.ledger_retention.
+// ago than dispatch.ledger_retention. The receipt book's days that ended
+// longer ago than dispatch.receipt_retention.
 void DispatchRole::forget_old_rows() {
   const auto now = clock_.now();
   auto day = local_day(now - 48h, "UTC");
@@ -388,6 +389,13 @@ void DispatchRole::forget_old_rows() {
   else if (*r > 0)
     spdlog::info("dispatch: the ledger forgot {} sends older than {} h", *r,
                  std::chrono::duration_cast<std::chrono::hours>(retention).count());
+  const auto receipt_retention =
+      std::chrono::duration_cast<std::chrono::milliseconds>(config_.dispatch.receipt_retention);
+  if (auto r = receipts_->forget_before(unix_ms(now) - receipt_retention.count()); !r)
+    spdlog::error("dispatch: forgetting old receipt expectations: {}", r.error().message);
+  else if (*r > 0)
+    spdlog::info("dispatch: the receipt book forgot {} day(s) of sends older than {} h: receipts for them are ignored",
+                 *r, std::chrono::duration_cast<std::chrono::hours>(receipt_retention).count());
 }
 
 void DispatchRole::consume_loop() {
@@ -710,7 +718,7 @@ void DispatchRole::send(Lane& lane, Job job) {
     // Written before submit, so a receipt finds the delivery however early it comes.
     auto base = record_for(job, DeliveryState::sent, {});
     base.parts = message->parts;
-    if (auto r = receipts_->expect(d.delivery_id, serialize(base), message->parts); !r)
+    if (auto r = receipts_->expect(d.delivery_id, serialize(base), message->parts, unix_ms(clock_.now())); !r)
       spdlog::error("dispatch: {} (receipts for {} will not match)", r.error().message, d.delivery_id);
   }
   const int parts = message->parts;
@@ -730,7 +738,7 @@ void DispatchRole::settle(Lane& lane, Job job, int parts, SendOutcome outcome) {
     const auto now_ms = unix_ms(clock_.now());
     if (auto l = ledger_->record(ledger_key(d), {now_ms, lane.connector->name(), outcome.gateway_message_id}); !l)
       spdlog::error("dispatch: {} (delivery {} was sent)", l.error().message, d.delivery_id);
-    if (auto a = receipts_->alias(outcome.gateway_message_id, d.delivery_id); !a)
+    if (auto a = receipts_->alias(outcome.gateway_message_id, d.delivery_id, now_ms); !a)
       spdlog::error("dispatch: {}", a.error().message);
     ++stats_.sent;
     ++lane.sent;

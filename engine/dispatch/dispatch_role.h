@@ -135,7 +135,7 @@ class DispatchRole {
   void poll_deferrals();
   void poll_receipts();
   void apply_backpressure();
-  void forget_old_rows();  // hourly: cap days no zone is in, sends past dispatch.ledger_retention
+  void forget_old_rows();  // hourly: cap days no zone is in, sends past dispatch.ledger_retention, receipt days past receipt_retention
   void apply_cancellations();
   bool is_cancelled(const std::string& event_id) const;
   void purge_cancelled(Lane& lane, std::unique_lock<std::mutex>& lock);

@@ -8,24 +8,34 @@
 // every part is; one undelivered part makes it undelivered. Each delivery
 // settles once: later receipts for it change nothing.
 //
+// The book is kept in generations, one per UTC day of writing (its own three
+// tables), so forgetting what no receipt will come for any more is dropping
+// a day's tables (forget_before): no index by time written with every SMS, no
+// deletes row by row. A receipt is looked up in the newest day first. A store
+// written before generations has its tables renamed to the day it is opened,
+// so they are forgotten as that day is.
+//
 // Thread safety: any thread (the SqliteDb's lock).
 #pragma once
 
 #include "connectors/receipt.h"
 #include "engine/storage/sqlite_db.h"
 
+#include <functional>
+#include <map>
 #include <optional>
 
 namespace sunbeam {
 
 class ReceiptBook {
  public:
-  static Result<std::unique_ptr<ReceiptBook>> open(std::shared_ptr<SqliteDb> db);
+  // `now_ms` names the day a store written before generations is adopted as.
+  static Result<std::unique_ptr<ReceiptBook>> open(std::shared_ptr<SqliteDb> db, std::int64_t now_ms);
 
-  // Before submit: the record to settle (JSON, core/status_record.h) and the parts to expect.
-  Result<void> expect(std::string_view delivery_id, std::string_view record_json, int parts);
+  // Before submit, at `now_ms`: the record to settle (JSON, core/status_record.h) and the parts to expect.
+  Result<void> expect(std::string_view delivery_id, std::string_view record_json, int parts, std::int64_t now_ms);
   // After the gateway accepted it under its own id.
-  Result<void> alias(std::string_view gateway_message_id, std::string_view delivery_id);
+  Result<void> alias(std::string_view gateway_message_id, std::string_view delivery_id, std::int64_t now_ms);
 
   struct Settled {
     std::string delivery_id;
@@ -34,13 +44,29 @@ class ReceiptBook {
   };
   // The delivery's final outcome when this receipt completes it; nullopt when
   // it is informative (pending), one part of several, or the delivery already
-  // settled. An error with code "receipt_unknown" when nothing matches.
+  // settled. An error with code "receipt_unknown" when nothing matches
+  // (nothing was expected, or it was forgotten).
   Result<std::optional<Settled>> apply(const Receipt& receipt);
 
+  // Forgets the days that ended before `before_ms` (their expectations,
+  // aliases and parts); how many days.
+  Result<int> forget_before(std::int64_t before_ms);
+  // The days kept, oldest first (days since 1970-01-01, UTC).
+  std::vector<std::int64_t> days();
+
  private:
+  // One day's tables and their statements.
+  struct Day {
+    SqlStatement expect, alias, find, by_alias, add_part, delivered_parts, settle;
+  };
   explicit ReceiptBook(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  Result<void> adopt_tables_before_days(std::int64_t today);
+  Result<void> open_day(std::int64_t day, bool create);  // with the lock held
+  Result<Day*> day_for(std::int64_t now_ms);             // with the lock held
+  // The day whose book expects `delivery_id`, its row loaded in `find`; nullptr when none.
+  Day* expecting(std::string_view delivery_id);  // with the lock held
   std::shared_ptr<SqliteDb> db_;
-  SqlStatement expect_, alias_, find_, by_alias_, add_part_, delivered_parts_, settle_;
+  std::map<std::int64_t, Day, std::greater<>> days_;  // newest first
 };
 
 }  // namespace sunbeam

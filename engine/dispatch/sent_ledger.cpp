@@ -104,7 +104,7 @@ Result<std::int64_t> SentLedger::forget_before(std::int64_t before_ms) {
       legacy_find_ = {};
       legacy_forget_ = {};
       legacy_count_ = {};
-      if (auto r = db_->exec("DROP TABLE sent"); !r) return r.error();
+      if (auto r = db_->exec_dropping("DROP TABLE sent"); !r) return r.error();
       legacy_ = false;
     }
   }

@@ -138,6 +138,12 @@ Result<void> SqliteDb::exec(const std::string& sql) {
   return {};
 }
 
+Result<void> SqliteDb::exec_dropping(const std::string& sql) {
+  for (sqlite3_stmt* s = sqlite3_next_stmt(db_, nullptr); s; s = sqlite3_next_stmt(db_, s))
+    if (sqlite3_stmt_busy(s)) sqlite3_reset(s);
+  return exec(sql);
+}
+
 Result<SqlStatement> SqliteDb::prepare(const std::string& sql) {
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db_, sql.c_str(), int(sql.size()), &stmt, nullptr) != SQLITE_OK)

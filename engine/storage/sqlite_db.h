@@ -79,6 +79,11 @@ class SqliteDb {
   SqliteDb& operator=(const SqliteDb&) = delete;
 
   Result<void> exec(const std::string& sql);
+  // exec() for a DROP TABLE, with the lock held: SQLite refuses to drop a
+  // table while any statement of the connection is still on a row (a look-up
+  // read one row and was not reset), so those are reset first. Every store
+  // resets its statements before use, under the same lock, so none is mid-read.
+  Result<void> exec_dropping(const std::string& sql);
   Result<SqlStatement> prepare(const std::string& sql);
   // Prepares each (slot, SQL) pair into its slot; the first failure stops.
   Result<void> prepare_all(std::initializer_list<std::pair<SqlStatement*, const char*>> statements);

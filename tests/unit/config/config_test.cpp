@@ -192,21 +192,24 @@ TEST_CASE("dispatch's store group commit and retention: defaults, set, and bound
   CHECK(d.config->dispatch.ledger_batch == 512);
   CHECK(d.config->dispatch.ledger_interval == std::chrono::milliseconds(20));
   CHECK(d.config->dispatch.ledger_retention == std::chrono::hours(24 * 7));
+  CHECK(d.config->dispatch.receipt_retention == std::chrono::hours(24 * 7));
 
-  TempConfig set(good + "dispatch: { ledger_batch: 1, ledger_interval: 5ms, ledger_retention: 30d }\n");
+  TempConfig set(good + "dispatch: { ledger_batch: 1, ledger_interval: 5ms, ledger_retention: 30d, receipt_retention: 3d }\n");
   auto s = set.load();
   INFO(all(s.problems));
   REQUIRE(s.config);
   CHECK(s.config->dispatch.ledger_batch == 1);
   CHECK(s.config->dispatch.ledger_interval == std::chrono::milliseconds(5));
   CHECK(s.config->dispatch.ledger_retention == std::chrono::hours(24 * 30));
+  CHECK(s.config->dispatch.receipt_retention == std::chrono::hours(24 * 3));
 
-  TempConfig bad(good + "dispatch: { ledger_batch: 0, ledger_interval: 1m, ledger_retention: 12h }\n");
+  TempConfig bad(good + "dispatch: { ledger_batch: 0, ledger_interval: 1m, ledger_retention: 12h, receipt_retention: 1h }\n");
   auto b = bad.load();
   CHECK_FALSE(b.config);
   CHECK(all(b.problems).find("dispatch.ledger_batch") != std::string::npos);
   CHECK(all(b.problems).find("dispatch.ledger_interval: at most 10s") != std::string::npos);
   CHECK(all(b.problems).find("dispatch.ledger_retention: at least 1d") != std::string::npos);
+  CHECK(all(b.problems).find("dispatch.receipt_retention: at least 1d") != std::string::npos);
 }
 
 TEST_CASE("operations settings: tokens, drain, privacy, logging; `digest` is not a name for an event type") {

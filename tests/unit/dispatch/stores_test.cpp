@@ -29,6 +29,9 @@ struct TempDb {
   }
 };
 
+constexpr std::int64_t kDayMs = 86'400'000;
+constexpr std::int64_t kNow = 20'000 * kDayMs + 3'600'000;  // 2024-10-04 01:00 UTC
+
 }  // namespace
 
 TEST_CASE("deferrals come back when due, soonest first, and survive a reopen") {
@@ -144,11 +147,11 @@ TEST_CASE("read marks in a store made before them: unmarked partitions may have 
 
 TEST_CASE("receipts settle a delivery once, by our reference or the gateway's id") {
   TempDb t;
-  auto book = ReceiptBook::open(t.open());
+  auto book = ReceiptBook::open(t.open(), kNow);
   REQUIRE(book);
   auto& b = **book;
-  REQUIRE(b.expect("d1", "{\"record\":1}", 1));
-  REQUIRE(b.alias("gw-1", "d1"));
+  REQUIRE(b.expect("d1", "{\"record\":1}", 1, kNow));
+  REQUIRE(b.alias("gw-1", "d1", kNow));
 
   auto pending = b.apply({"d1", "", ReceiptOutcome::pending, 0, 0, "buffered"});
   REQUIRE(pending);
@@ -172,10 +175,10 @@ TEST_CASE("receipts settle a delivery once, by our reference or the gateway's id
 
 TEST_CASE("a multipart SMS is delivered once every part is; one failed part makes it undelivered") {
   TempDb t;
-  auto book = ReceiptBook::open(t.open());
+  auto book = ReceiptBook::open(t.open(), kNow);
   REQUIRE(book);
   auto& b = **book;
-  REQUIRE(b.expect("d3", "{}", 3));
+  REQUIRE(b.expect("d3", "{}", 3, kNow));
   for (int part : {2, 1, 2}) {  // part 2 twice: counted once
     auto r = b.apply({"d3", "", ReceiptOutcome::delivered, part, 3, ""});
     REQUIRE(r);
@@ -186,7 +189,7 @@ TEST_CASE("a multipart SMS is delivered once every part is; one failed part make
   REQUIRE(*last);
   CHECK((*last)->outcome == ReceiptOutcome::delivered);
 
-  REQUIRE(b.expect("d4", "{}", 2));
+  REQUIRE(b.expect("d4", "{}", 2, kNow));
   auto first = b.apply({"d4", "", ReceiptOutcome::delivered, 1, 2, ""});
   REQUIRE(first);
   CHECK_FALSE(*first);
@@ -194,4 +197,84 @@ TEST_CASE("a multipart SMS is delivered once every part is; one failed part make
   REQUIRE(failed);
   REQUIRE(*failed);
   CHECK((*failed)->outcome == ReceiptOutcome::undelivered);
+}
+
+TEST_CASE("the receipt book keeps a day's expectations together and forgets whole days past their retention") {
+  TempDb t;
+  const std::int64_t before_midnight = 20'000 * kDayMs + kDayMs - 1'000, after_midnight = before_midnight + 2'000;
+  {
+    auto book = ReceiptBook::open(t.open(), before_midnight);
+    REQUIRE(book);
+    auto& b = **book;
+    REQUIRE(b.expect("d1", "{\"record\":1}", 1, before_midnight));
+    REQUIRE(b.alias("gw-1", "d1", after_midnight));  // the gateway answered after midnight
+    REQUIRE(b.expect("d2", "{\"record\":2}", 1, after_midnight));
+    CHECK(b.days() == std::vector<std::int64_t>{20'000, 20'001});
+  }
+  auto book = ReceiptBook::open(t.open(), after_midnight);  // the days survive a reopen
+  REQUIRE(book);
+  auto& b = **book;
+  CHECK(b.days() == std::vector<std::int64_t>{20'000, 20'001});
+  auto across = b.apply({"", "gw-1", ReceiptOutcome::delivered, 0, 0, ""});  // alias one day, row the other
+  REQUIRE(across);
+  REQUIRE(*across);
+  CHECK((*across)->delivery_id == "d1");
+
+  auto kept = b.forget_before(20'001 * kDayMs - 1);  // day 20,000 has not ended before then
+  REQUIRE(kept);
+  CHECK(*kept == 0);
+  REQUIRE(b.expect("d3", "{}", 1, before_midnight));
+  auto forgot = b.forget_before(20'001 * kDayMs);
+  REQUIRE(forgot);
+  CHECK(*forgot == 1);
+  CHECK(b.days() == std::vector<std::int64_t>{20'001});
+  auto gone = b.apply({"d3", "", ReceiptOutcome::delivered, 0, 0, ""});
+  REQUIRE_FALSE(gone);
+  CHECK(gone.error().code == "receipt_unknown");
+  auto still = b.apply({"d2", "", ReceiptOutcome::undelivered, 0, 0, "EXPIRED"});
+  REQUIRE(still);
+  REQUIRE(*still);
+  CHECK((*still)->record_json == "{\"record\":2}");
+  CHECK((*still)->outcome == ReceiptOutcome::undelivered);
+}
+
+TEST_CASE("a day is forgotten while another store's look-up is still on a row") {
+  TempDb t;
+  auto db = t.open();
+  auto book = ReceiptBook::open(db, kNow);
+  REQUIRE(book);
+  REQUIRE((*book)->expect("d1", "{}", 1, kNow));
+  REQUIRE(db->exec("CREATE TABLE other (k INTEGER); INSERT INTO other VALUES (1), (2)"));
+  auto reading = db->prepare("SELECT k FROM other");
+  REQUIRE(reading);
+  {
+    auto lock = db->lock();
+    REQUIRE(reading->next_row());  // left on its first row, as a store's find() is
+  }
+  auto forgot = (*book)->forget_before(kNow + 2 * kDayMs);
+  REQUIRE(forgot);
+  CHECK(*forgot == 1);
+  CHECK((*book)->days().empty());
+}
+
+TEST_CASE("a receipt book written before days: its tables become the day it is opened, and still match") {
+  TempDb t;
+  auto db = t.open();
+  REQUIRE(db->exec("CREATE TABLE receipt_expected (delivery_id TEXT PRIMARY KEY, record TEXT NOT NULL,"
+                   "  parts INTEGER NOT NULL, settled INTEGER NOT NULL DEFAULT 0);"
+                   "CREATE TABLE receipt_alias (gateway_message_id TEXT PRIMARY KEY, delivery_id TEXT NOT NULL) WITHOUT ROWID;"
+                   "CREATE TABLE receipt_parts (delivery_id TEXT NOT NULL, part TEXT NOT NULL, outcome INTEGER NOT NULL,"
+                   "  PRIMARY KEY (delivery_id, part)) WITHOUT ROWID;"
+                   "INSERT INTO receipt_expected (delivery_id, record, parts) VALUES ('old', '{\"old\":1}', 1);"
+                   "INSERT INTO receipt_alias VALUES ('gw-old', 'old');"));
+  auto book = ReceiptBook::open(db, kNow);
+  REQUIRE(book);
+  CHECK((*book)->days() == std::vector<std::int64_t>{20'000});
+  auto matched = (*book)->apply({"", "gw-old", ReceiptOutcome::delivered, 0, 0, ""});
+  REQUIRE(matched);
+  REQUIRE(*matched);
+  CHECK((*matched)->record_json == "{\"old\":1}");
+  auto forgot = (*book)->forget_before(20'001 * kDayMs);
+  REQUIRE(forgot);
+  CHECK(*forgot == 1);
 }
