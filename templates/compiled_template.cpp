@@ -92,9 +92,10 @@ Result<std::unique_ptr<CompiledTemplate>, Problem> CompiledTemplate::compile(con
   return compiled;
 }
 
-Result<std::string> CompiledTemplate::render(const kainjow::mustache::data& data) const {
+Result<std::string> CompiledTemplate::render(const TemplateValues& values) const {
+  LayeredContext context(values);
   std::lock_guard lock(mutex_);
-  std::string text = template_.render(data);
+  std::string text = template_.render(context);
   // Unreachable with data made from JSON (no lambdas) and partials refused,
   // but a failed render leaves kainjow's template unusable: say so loudly.
   if (!template_.is_valid())

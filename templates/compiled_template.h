@@ -15,6 +15,7 @@
 
 #include "config/problem.h"
 #include "engine/core/result.h"
+#include "templates/template_values.h"
 
 #include <kainjow/mustache.hpp>
 
@@ -48,7 +49,7 @@ class CompiledTemplate {
   static Result<std::unique_ptr<CompiledTemplate>, Problem> compile(const TemplateSource& source, Escaping escaping);
 
   // An error (code "template_render") names the file.
-  Result<std::string> render(const kainjow::mustache::data& data) const;
+  Result<std::string> render(const TemplateValues& values) const;
 
   const std::filesystem::path& file() const { return file_; }
 

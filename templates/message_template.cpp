@@ -2,7 +2,6 @@
 
 #include "templates/compiled_template.h"
 #include "templates/email_template.h"
-#include "templates/mustache_data.h"
 #include "templates/plain_text.h"
 
 #include <optional>
@@ -68,24 +67,24 @@ Result<std::unique_ptr<const MessageTemplate>, Problem> MessageTemplate::compile
   return std::unique_ptr<const MessageTemplate>(std::move(t));
 }
 
-Result<RenderedMessage> MessageTemplate::render(const boost::json::object& vars, const SmsConfig& sms,
+Result<RenderedMessage> MessageTemplate::render(const TemplateValues& values, const SmsConfig& sms,
                                                 bool marketing) const {
-  return channel_ == Channel::sms ? render_sms(vars, sms, marketing) : render_email(vars);
+  return channel_ == Channel::sms ? render_sms(values, sms, marketing) : render_email(values);
 }
 
-Result<RenderedMessage> MessageTemplate::render_sms(const boost::json::object& vars, const SmsConfig& sms,
+Result<RenderedMessage> MessageTemplate::render_sms(const TemplateValues& values, const SmsConfig& sms,
                                                     bool marketing) const {
-  auto full = render_sms_text(*sms_text_, vars, sms, marketing);
+  auto full = render_sms_text(*sms_text_, values, sms, marketing);
   if (!full || !sms_short_ || full->sms.parts <= sms.max_parts) return full;
-  auto short_text = render_sms_text(*sms_short_, vars, sms, marketing);
+  auto short_text = render_sms_text(*sms_short_, values, sms, marketing);
   if (!short_text) return short_text;
   short_text->short_variant = true;
   return short_text;
 }
 
-Result<RenderedMessage> MessageTemplate::render_sms_text(const CompiledTemplate& t, const boost::json::object& vars,
+Result<RenderedMessage> MessageTemplate::render_sms_text(const CompiledTemplate& t, const TemplateValues& values,
                                                          const SmsConfig& sms, bool marketing) const {
-  auto body = t.render(to_mustache_data(vars));
+  auto body = t.render(values);
   if (!body) return body.error();
   const auto paragraph = fold_sms_whitespace(*body);
   if (paragraph.empty()) return empty_message(file_, "the SMS text");
@@ -95,13 +94,12 @@ Result<RenderedMessage> MessageTemplate::render_sms_text(const CompiledTemplate&
   return m;
 }
 
-Result<RenderedMessage> MessageTemplate::render_email(const boost::json::object& vars) const {
-  const auto data = to_mustache_data(vars);
-  auto subject = subject_->render(data);
+Result<RenderedMessage> MessageTemplate::render_email(const TemplateValues& values) const {
+  auto subject = subject_->render(values);
   if (!subject) return subject.error();
-  auto text = text_->render(data);
+  auto text = text_->render(values);
   if (!text) return text.error();
-  auto html = html_->render(data);
+  auto html = html_->render(values);
   if (!html) return html.error();
   RenderedMessage m;
   m.subject = subject_line(*subject);

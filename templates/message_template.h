@@ -10,8 +10,6 @@
 #include "engine/core/result.h"
 #include "templates/sms_parts.h"
 
-#include <boost/json/object.hpp>
-
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -20,6 +18,7 @@
 namespace sunbeam {
 
 class CompiledTemplate;
+struct TemplateValues;
 
 struct RenderedMessage {
   std::string subject;  // e-mail
@@ -43,7 +42,7 @@ class MessageTemplate {
   // the file: "template_render", or "template_empty" for an SMS text or an
   // e-mail subject with nothing in it (a message that says nothing is not
   // worth paying for).
-  Result<RenderedMessage> render(const boost::json::object& vars, const SmsConfig& sms, bool marketing) const;
+  Result<RenderedMessage> render(const TemplateValues& values, const SmsConfig& sms, bool marketing) const;
 
   const std::filesystem::path& file() const { return file_; }
   Channel channel() const { return channel_; }
@@ -54,10 +53,10 @@ class MessageTemplate {
 
  private:
   MessageTemplate(std::filesystem::path file, Channel channel);
-  Result<RenderedMessage> render_sms(const boost::json::object& vars, const SmsConfig& sms, bool marketing) const;
-  Result<RenderedMessage> render_sms_text(const CompiledTemplate& t, const boost::json::object& vars, const SmsConfig& sms,
+  Result<RenderedMessage> render_sms(const TemplateValues& values, const SmsConfig& sms, bool marketing) const;
+  Result<RenderedMessage> render_sms_text(const CompiledTemplate& t, const TemplateValues& values, const SmsConfig& sms,
                                           bool marketing) const;
-  Result<RenderedMessage> render_email(const boost::json::object& vars) const;
+  Result<RenderedMessage> render_email(const TemplateValues& values) const;
 
   std::filesystem::path file_;
   Channel channel_;

@@ -1,8 +1,13 @@
 #include "templates/template_set.h"
 
+#include "templates/mustache_data.h"
+#include "templates/template_values.h"
+
 #include <algorithm>
+#include <deque>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <optional>
 
 namespace sunbeam {
@@ -86,7 +91,39 @@ std::string tiers_receiving(const EventTypeConfig& type, Channel channel) {
 
 }  // namespace
 
-TemplateSet::TemplateSet(fs::path dir) : dir_(std::move(dir)) {}
+// The latest few shared data converted, most recent first. A fan-out's
+// deliveries come event after event, so one entry serves a whole event;
+// comparing the data (no allocation) is what each render pays to reuse it.
+// Events whose deliveries each carry their own data just pass through.
+class TemplateSet::SharedValues {
+ public:
+  std::shared_ptr<const kainjow::mustache::data> of(const boost::json::object& data) {
+    {
+      std::lock_guard lock(mutex_);
+      for (auto it = recent_.begin(); it != recent_.end(); ++it)
+        if (it->json == data) {
+          if (it != recent_.begin()) std::rotate(recent_.begin(), it, std::next(it));
+          return recent_.front().values;
+        }
+    }
+    auto values = std::make_shared<const kainjow::mustache::data>(to_mustache_data(data));
+    std::lock_guard lock(mutex_);
+    recent_.push_front({data, values});
+    if (recent_.size() > kKept) recent_.pop_back();
+    return values;
+  }
+
+ private:
+  static constexpr std::size_t kKept = 8;
+  struct Entry {
+    boost::json::object json;
+    std::shared_ptr<const kainjow::mustache::data> values;
+  };
+  std::mutex mutex_;
+  std::deque<Entry> recent_;
+};
+
+TemplateSet::TemplateSet(fs::path dir) : dir_(std::move(dir)), shared_values_(std::make_unique<SharedValues>()) {}
 TemplateSet::~TemplateSet() = default;
 
 bool TemplateSet::load_file(std::string_view locale, const fs::path& file, std::vector<Problem>& problems) {
@@ -166,8 +203,12 @@ Result<RenderedMessage> TemplateSet::render(const RenderRequest& request, const 
                                             std::string_view fallback_locale) const {
   const auto locales = locales_to_try(request.locale, fallback_locale);
   for (auto locale : locales)
-    if (const auto* t = find(locale, request.template_name, request.channel))
-      return t->render(request.vars, sms, request.marketing);
+    if (const auto* t = find(locale, request.template_name, request.channel)) {
+      static const kainjow::mustache::data none{kainjow::mustache::data::type::object};
+      const auto shared = request.shared ? shared_values_->of(*request.shared) : nullptr;
+      const auto own = to_mustache_data(request.vars);
+      return t->render(TemplateValues{shared ? *shared : none, own}, sms, request.marketing);
+    }
   std::string looked_in;
   for (auto locale : locales)
     looked_in += (looked_in.empty() ? "" : ", ") + template_path(dir_, locale, request.template_name, request.channel).string();

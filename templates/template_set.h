@@ -43,6 +43,11 @@ struct RenderRequest {
   Channel channel = Channel::sms;
   const boost::json::object& vars;  // docs/templates.md, "Variables"
   bool marketing = false;           // EventTypeConfig::marketing: adds the SMS opt-out suffix
+  // Variables many requests have in common (an event's data, which every
+  // delivery of a fan-out carries), laid under `vars`: a top-level name in
+  // `vars` hides the one here. Converted for the renderer once and kept for
+  // the next requests with equal data (templates/template_values.h).
+  const boost::json::object* shared = nullptr;
 };
 
 class TemplateSet;
@@ -92,6 +97,8 @@ class TemplateSet {
   std::filesystem::path dir_;
   // Keyed "<locale>/<name>.<channel>", as the file is named under dir_.
   std::map<std::string, std::unique_ptr<const MessageTemplate>, std::less<>> templates_;
+  class SharedValues;  // RenderRequest::shared, converted, for the latest few
+  std::unique_ptr<SharedValues> shared_values_;
 };
 
 }  // namespace sunbeam

@@ -111,17 +111,21 @@ std::string serialize(const Delivery& d) {
   return json::serialize(delivery_json(d, &arena));
 }
 
+json::object template_own_vars(const Delivery& d) {
+  return {{"event", json::object{{"id", d.event_id}, {"type", d.event_type}, {"symbol", d.symbol}, {"occurred_at", d.occurred_at}}},
+          {"subscriber", json::object{{"name", d.recipient.name}, {"account", d.account}, {"tier", d.tier}}}};
+}
+
 json::object template_vars(const Delivery& d) {
   json::object vars = d.data;
-  vars["event"] = json::object{{"id", d.event_id}, {"type", d.event_type}, {"symbol", d.symbol}, {"occurred_at", d.occurred_at}};
-  vars["subscriber"] = json::object{{"name", d.recipient.name}, {"account", d.account}, {"tier", d.tier}};
+  for (auto& [name, value] : template_own_vars(d)) vars[name] = std::move(value);
   return vars;
 }
 
 Result<Delivery> parse_delivery(std::string_view text) {
   auto parsed = parse_object(text, "malformed_delivery", "a delivery record");
   if (!parsed) return parsed.error();
-  const auto& o = *parsed;
+  auto& o = *parsed;
   Delivery d;
   d.delivery_id = string_or(o, "delivery_id");
   d.event_id = string_or(o, "event_id");
@@ -142,7 +146,7 @@ Result<Delivery> parse_delivery(std::string_view text) {
   d.published_at_ms = int_or(o, "published_at_ms");
   d.attempts_before = int(int_or(o, "attempts_before"));
   if (const auto* r = object_or_null(o, "recipient")) d.recipient = parse_recipient(*r);
-  if (const auto* data = object_or_null(o, "data")) d.data = *data;
+  if (auto* data = o.if_contains("data"); data && data->is_object()) d.data = std::move(data->get_object());
   return d;
 }
 

@@ -55,9 +55,12 @@ inline std::string make_delivery_id(std::string_view event_id, std::string_view 
 
 boost::json::object to_json(const Delivery& d);
 // The variables a template sees (docs/templates.md, "Variables"): the
-// delivery's data (per-account data merged), `event` and `subscriber`. Dispatch
-// renders with them; the digest sizes its SMS with them.
+// delivery's data (per-account data merged), `event` and `subscriber`. The
+// digest sizes its SMS with them.
 boost::json::object template_vars(const Delivery& d);
+// The delivery's own: `event` and `subscriber`. Dispatch renders with these
+// over the data (RenderRequest::shared), which a fan-out's deliveries share.
+boost::json::object template_own_vars(const Delivery& d);
 std::string serialize(const Delivery& d);
 Result<Delivery> parse_delivery(std::string_view json);
 

@@ -9,9 +9,9 @@ Result<OutboundMessage> DeliveryRenderer::render(const Delivery& d) const {
   const bool digest = d.event_type == digest_template;
   const EventTypeConfig* type = digest ? nullptr : config_.event_type(d.event_type);
   if (!digest && !type) return make_error("template", "event type " + d.event_type + " is no longer configured");
-  const auto vars = template_vars(d);
+  const auto own = template_own_vars(d);
   auto rendered = templates_.render(RenderRequest{digest ? digest_template : std::string_view(type->template_name),
-                                                  d.recipient.locale, d.channel, vars, !digest && type->marketing},
+                                                  d.recipient.locale, d.channel, own, !digest && type->marketing, &d.data},
                                     config_.sms, config_.defaults.locale);
   if (!rendered) return make_error("template", rendered.error().message);
 

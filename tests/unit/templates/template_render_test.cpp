@@ -227,3 +227,41 @@ TEST_CASE("an error in the short variant names its own line") {
   REQUIRE_FALSE(load.problems.empty());
   CHECK(load.problems[0].line == 3);
 }
+
+TEST_CASE("an event's data shared by many renders: the delivery's own names hide the data's, and each render sees its own data") {
+  TemplateDir dir;
+  dir.write("en/pick.sms.mustache",
+            "{{subscriber.name}}: {{event.symbol}}{{event.extra}} {{title}}."
+            "{{#picks}} {{symbol}} for {{subscriber.account}} at {{price}}{{#note}} ({{note}}){{/note}};{{/picks}}");
+  const auto set = load_set(dir);
+  const auto render = [&](const boost::json::object& own, const boost::json::object* shared) {
+    auto m = set->render({"pick", "en", Channel::sms, own, false, shared}, SmsConfig{}, "en");
+    REQUIRE(m);
+    return m->text;
+  };
+  const boost::json::object own{{"event", {{"symbol", "600519"}}}, {"subscriber", {{"name", "Li Na"}, {"account", "A0003"}}}};
+  // The data carries an `event` of its own: the delivery's hides it whole
+  // ({{event.extra}} prints nothing), as template_vars' merge does.
+  const boost::json::object data{{"title", "Picks"},
+                                 {"event", {{"symbol", "000001"}, {"extra", "!"}}},
+                                 {"picks", boost::json::array{{{"symbol", "600519"}, {"price", "1,500"}, {"note", "hold"}},
+                                                              {{"symbol", "000858"}, {"price", 128.5}}}}};
+  boost::json::object merged = data;
+  for (const auto& [name, value] : own) merged[name] = value;
+  const std::string expected = "Li Na: 600519 Picks. 600519 for A0003 at 1,500 (hold); 000858 for A0003 at 128.5;";
+  CHECK(render(merged, nullptr) == expected);
+  CHECK(render(own, &data) == expected);
+  CHECK(render(own, &data) == expected);  // the second time from the converted data kept
+
+  // Other data, and then the first again: never another event's values.
+  boost::json::object other = data;
+  other["title"] = "Other picks";
+  other["picks"] = boost::json::array{};
+  CHECK(render(own, &other) == "Li Na: 600519 Other picks.");
+  for (int i = 0; i < 10; ++i) {  // more data than are kept
+    boost::json::object each = data;
+    each["title"] = "Picks " + std::to_string(i);
+    CHECK(render(own, &each).starts_with("Li Na: 600519 Picks " + std::to_string(i) + "."));
+  }
+  CHECK(render(own, &data) == expected);
+}
