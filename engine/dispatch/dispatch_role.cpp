@@ -172,7 +172,7 @@ Result<void> DispatchRole::start() {
                                                           .cache_mib = 256});
   if (!db) return db.error();
   db_ = *db;
-  auto ledger = SentLedger::open(db_);
+  auto ledger = SentLedger::open(db_, std::size_t(config_.dispatch.ledger_batch));
   if (!ledger) return ledger.error();
   ledger_ = std::move(*ledger);
   auto deferrals = DeferralStore::open(db_);
@@ -407,6 +407,9 @@ void DispatchRole::consume_loop() {
     // Urgent first, without waiting; then the tiers, waiting a little when idle.
     take_batch(*urgent_consumer_, urgent_consumer_->poll_batch(batch_max, 0ms));
     take_batch(*consumer_, consumer_->poll_batch(batch_max, 100ms));
+    // The senders' accepted sends, written by this thread in one go (sent_ledger.h).
+    if (auto r = ledger_->write_pending(SentLedger::Commit::when_due); !r)
+      spdlog::error("dispatch: recording sends: {}", r.error().message);
     const auto now = std::chrono::steady_clock::now();
     if (now - last_housekeeping >= 200ms) {
       last_housekeeping = now;
@@ -630,6 +633,12 @@ void DispatchRole::apply_backpressure() {
 }
 
 void DispatchRole::commit_finished() {
+  // The sends of the deliveries whose offsets are finished were recorded
+  // before they finished (settle, then finish): written here, before Kafka is told.
+  if (auto r = ledger_->write_pending(); !r) {
+    spdlog::error("dispatch: {} (offsets not committed: the deliveries will be read again)", r.error().message);
+    return;
+  }
   if (auto r = db_->flush(); !r) {
     spdlog::error("dispatch: {} (offsets not committed: the deliveries will be read again)", r.error().message);
     return;

@@ -1,5 +1,6 @@
 #include "engine/dispatch/sent_ledger.h"
 
+#include <iterator>
 #include <vector>
 
 namespace sunbeam {
@@ -10,7 +11,7 @@ namespace {
 constexpr std::int64_t touch_every_ms = 5 * 60 * 1000;
 }  // namespace
 
-Result<std::unique_ptr<SentLedger>> SentLedger::open(std::shared_ptr<SqliteDb> db) {
+Result<std::unique_ptr<SentLedger>> SentLedger::open(std::shared_ptr<SqliteDb> db, std::size_t pending_limit) {
   if (auto r = db->exec("CREATE TABLE IF NOT EXISTS sent_by_event ("
                         "  event_id TEXT NOT NULL, account TEXT NOT NULL, channel TEXT NOT NULL,"
                         "  sent_at_ms INTEGER NOT NULL, connector TEXT NOT NULL, gateway_message_id TEXT NOT NULL,"
@@ -19,7 +20,7 @@ Result<std::unique_ptr<SentLedger>> SentLedger::open(std::shared_ptr<SqliteDb> d
                         "  event_id TEXT PRIMARY KEY, last_sent_ms INTEGER NOT NULL) WITHOUT ROWID;");
       !r)
     return r.error();
-  std::unique_ptr<SentLedger> out(new SentLedger(db));
+  std::unique_ptr<SentLedger> out(new SentLedger(db, pending_limit));
   {
     auto lock = db->lock();
     auto legacy = db->prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sent'");
@@ -51,6 +52,12 @@ Result<std::unique_ptr<SentLedger>> SentLedger::open(std::shared_ptr<SqliteDb> d
 }
 
 std::optional<SentLedger::Entry> SentLedger::find(const Key& key) {
+  {
+    // Only records read again look (after a restart, or produced again), so a scan is fine.
+    std::lock_guard waiting(pending_mutex_);
+    for (const auto& p : pending_)
+      if (p.event_id == key.event_id && p.account == key.account && p.channel == key.channel) return p.entry;
+  }
   auto lock = db_->lock();
   find_.reset().bind(1, key.event_id).bind(2, key.account).bind(3, key.channel);
   if (find_.next_row()) return Entry{find_.int64_at(0), find_.text_at(1), find_.text_at(2)};
@@ -61,22 +68,69 @@ std::optional<SentLedger::Entry> SentLedger::find(const Key& key) {
 }
 
 Result<void> SentLedger::record(const Key& key, const Entry& entry) {
-  auto lock = db_->lock();
+  {
+    std::lock_guard waiting(pending_mutex_);
+    pending_.push_back({std::string(key.event_id), std::string(key.account), std::string(key.channel),
+                        std::string(key.delivery_id), entry});
+    if (pending_.size() + uncommitted_ < pending_limit_) return {};
+  }
+  return write_pending(Commit::now);
+}
+
+Result<void> SentLedger::write_pending(Commit commit) {
+  // One writer at a time: a caller returns once every send recorded before
+  // its call is committed, also those another thread had taken to write.
+  std::lock_guard one_writer(writing_mutex_);
+  std::vector<Pending> sends;
+  {
+    std::lock_guard waiting(pending_mutex_);
+    sends.swap(pending_);
+  }
+  std::size_t written = 0;
+  Result<void> result;
+  if (!sends.empty()) {
+    auto lock = db_->lock();
+    for (; written < sends.size(); ++written)
+      if (result = write(sends[written]); !result) break;
+  }
+  bool due = commit == Commit::now;
+  {
+    std::lock_guard waiting(pending_mutex_);
+    uncommitted_ += written;
+    due = due || uncommitted_ >= pending_limit_;
+  }
+  if (result && due) {
+    // Not under pending_mutex_: recording goes on while the commit is written.
+    result = db_->flush();
+    if (result) {
+      std::lock_guard waiting(pending_mutex_);
+      uncommitted_ = 0;  // only write_pending() writes, one caller at a time
+    }
+  }
+  if (!result) {
+    // Kept, ahead of what was recorded since (a row written again is ignored).
+    std::lock_guard waiting(pending_mutex_);
+    pending_.insert(pending_.begin(), std::make_move_iterator(sends.begin()), std::make_move_iterator(sends.end()));
+  }
+  return result;
+}
+
+Result<void> SentLedger::write(const Pending& send) {
   if (auto r = insert_.reset()
-                   .bind(1, key.event_id)
-                   .bind(2, key.account)
-                   .bind(3, key.channel)
-                   .bind(4, entry.sent_at_ms)
-                   .bind(5, entry.connector)
-                   .bind(6, entry.gateway_message_id)
+                   .bind(1, send.event_id)
+                   .bind(2, send.account)
+                   .bind(3, send.channel)
+                   .bind(4, send.entry.sent_at_ms)
+                   .bind(5, send.entry.connector)
+                   .bind(6, send.entry.gateway_message_id)
                    .run();
       !r)
     return r;
-  auto touched = event_touched_ms_.find(key.event_id);
-  if (touched != event_touched_ms_.end() && entry.sent_at_ms < touched->second + touch_every_ms) return {};
-  if (auto r = touch_event_.reset().bind(1, key.event_id).bind(2, entry.sent_at_ms).run(); !r) return r;
-  if (touched == event_touched_ms_.end()) event_touched_ms_.emplace(std::string(key.event_id), entry.sent_at_ms);
-  else touched->second = entry.sent_at_ms;
+  auto touched = event_touched_ms_.find(send.event_id);
+  if (touched != event_touched_ms_.end() && send.entry.sent_at_ms < touched->second + touch_every_ms) return {};
+  if (auto r = touch_event_.reset().bind(1, send.event_id).bind(2, send.entry.sent_at_ms).run(); !r) return r;
+  if (touched == event_touched_ms_.end()) event_touched_ms_.emplace(send.event_id, send.entry.sent_at_ms);
+  else touched->second = send.entry.sent_at_ms;
   return {};
 }
 
@@ -112,6 +166,7 @@ Result<std::int64_t> SentLedger::forget_before(std::int64_t before_ms) {
 }
 
 std::int64_t SentLedger::size() {
+  (void)write_pending();  // counted once written
   auto lock = db_->lock();
   count_.reset();
   std::int64_t n = count_.next_row() ? count_.int64_at(0) : 0;

@@ -21,13 +21,28 @@
 // SqliteDb): when a partition moves to another instance, that instance does
 // not know what this one sent (documented in docs/architecture.md).
 //
-// Thread safety: any thread (the SqliteDb's lock).
+// A send is recorded by the thread that saw it accepted, but written to the
+// store by whoever calls write_pending() (dispatch's consumer thread, every
+// turn of its loop, and committed before offsets are), in one lock for all
+// waiting: the senders then never wait for the store's lock while the
+// consumer thread holds it for the caps, and the reverse (those waits were
+// ~7% of the engine's CPU, bench/NOTES.md). A crash loses the sends waiting
+// and those written but not committed, as it loses an open group: the ledger
+// keeps that below `pending_limit` (dispatch.ledger_batch), the group
+// commit's bound, by committing once that many would be lost; the recording
+// thread does it itself when it is the one that reaches the limit.
+//
+// Thread safety: any thread (a mutex for the waiting sends, the SqliteDb's
+// lock for the store).
 #pragma once
 
 #include "engine/storage/sqlite_db.h"
 
+#include <algorithm>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <vector>
 
 namespace sunbeam {
 
@@ -43,18 +58,38 @@ class SentLedger {
     std::string gateway_message_id;
   };
 
-  static Result<std::unique_ptr<SentLedger>> open(std::shared_ptr<SqliteDb> db);
+  // `pending_limit`: how many sends may wait to be written (dispatch.ledger_batch).
+  static Result<std::unique_ptr<SentLedger>> open(std::shared_ptr<SqliteDb> db, std::size_t pending_limit = 1);
 
+  // Written or waiting.
   std::optional<Entry> find(const Key& key);
   // The first record of a delivery stands; recording it again changes nothing.
+  // Waits to be written unless pending_limit sends now wait: then writes them.
   Result<void> record(const Key& key, const Entry& entry);
+  // Writes the waiting sends; on an error they wait still. `now`: commits
+  // them too, and returns once every send recorded before the call is
+  // committed. `when_due`: they join the store's open group, committed by
+  // its rules or once pending_limit sends would be lost.
+  enum class Commit : std::uint8_t { now, when_due };
+  Result<void> write_pending(Commit commit = Commit::now);
   // Forgets the sends of events last sent before `before_ms`; how many.
   Result<std::int64_t> forget_before(std::int64_t before_ms);
   std::int64_t size();
 
  private:
-  explicit SentLedger(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}
+  struct Pending {
+    std::string event_id, account, channel, delivery_id;
+    Entry entry;
+  };
+  SentLedger(std::shared_ptr<SqliteDb> db, std::size_t pending_limit)
+      : db_(std::move(db)), pending_limit_(std::max<std::size_t>(1, pending_limit)) {}
+  Result<void> write(const Pending& send);  // with the store's lock held
   std::shared_ptr<SqliteDb> db_;
+  const std::size_t pending_limit_;
+  std::mutex writing_mutex_;  // held through write_pending(), outside the others
+  std::mutex pending_mutex_;
+  std::vector<Pending> pending_;  // recorded, not yet written; under pending_mutex_
+  std::size_t uncommitted_ = 0;   // written since this ledger last committed; under pending_mutex_
   SqlStatement find_, insert_, count_, touch_event_, old_events_, forget_event_, forget_event_sends_;
   SqlStatement legacy_find_, legacy_forget_, legacy_count_;
   bool legacy_ = false;  // the id-keyed table of a store written before is still there

@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 #include <unistd.h>
@@ -221,5 +222,92 @@ TEST_CASE("group commit: a group older than group_age is committed by the next w
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
   REQUIRE(rows.add("d2"));
   CHECK(committed_rows(file) == 2);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("sends wait to be written: found meanwhile, written when asked, committed before pending_limit of them could be lost") {
+  const fs::path dir = fs::temp_directory_path() / ("sunbeam-ledger-pending-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const auto file = dir / "dispatch.sqlite";
+  // What another connection sees: only what was committed.
+  const auto committed = [&] {
+    auto db = SqliteDb::open(file);
+    REQUIRE(db);
+    auto lock = (*db)->lock();
+    auto count = (*db)->prepare("SELECT count(*) FROM sent_by_event");
+    REQUIRE(count);
+    return count->next_row() ? count->int64_at(0) : -1;
+  };
+  {
+    auto db = SqliteDb::open(file, {.group_writes = 100});
+    REQUIRE(db);
+    auto ledger = SentLedger::open(*db, /*pending_limit=*/3);
+    REQUIRE(ledger);
+    auto& l = **ledger;
+    REQUIRE(l.record(sms("A1"), {1000, "primary", "gw-1"}));
+    REQUIRE(l.record(sms("A2"), {1001, "primary", "gw-2"}));
+    CHECK(committed() == 0);  // waiting, in memory
+    auto found = l.find(sms("A1"));
+    REQUIRE(found);
+    CHECK(found->gateway_message_id == "gw-1");
+    REQUIRE(l.write_pending());
+    CHECK(committed() == 2);  // written and committed, though the group holds 100
+    REQUIRE(l.write_pending());  // nothing waits: nothing to do
+
+    REQUIRE(l.record(sms("A3"), {1002, "primary", "gw-3"}));
+    REQUIRE(l.record(sms("A4"), {1003, "primary", "gw-4"}));
+    CHECK(committed() == 2);
+    REQUIRE(l.record(sms("A5"), {1004, "primary", "gw-5"}));  // the third waiting: written by this call
+    CHECK(committed() == 5);
+
+    REQUIRE(l.record(sms("A6"), {1005, "primary", "gw-6"}));
+    REQUIRE(l.write_pending(SentLedger::Commit::when_due));  // joins the open group: 1 of 3 at risk
+    CHECK(committed() == 5);
+    CHECK(l.find(sms("A6")));
+    REQUIRE(l.record(sms("A7"), {1006, "primary", "gw-7"}));
+    REQUIRE(l.record(sms("A8"), {1007, "primary", "gw-8"}));  // 2 waiting + 1 uncommitted: all committed
+    CHECK(committed() == 8);
+    REQUIRE(l.record(sms("A9"), {1008, "primary", "gw-9"}));  // waits; the reopen below never sees it
+  }
+  auto ledger = open_ledger(file);
+  REQUIRE(ledger);
+  CHECK((*ledger)->find(sms("A8")));
+  CHECK_FALSE((*ledger)->find(sms("A9")));  // lost with the process, as an open group is
+  CHECK((*ledger)->size() == 8);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("sends recorded from many threads are each written once") {
+  const fs::path dir = fs::temp_directory_path() / ("sunbeam-ledger-threads-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto db = SqliteDb::open(dir / "dispatch.sqlite", {.group_writes = 64});
+  REQUIRE(db);
+  auto ledger = SentLedger::open(*db, 64);
+  REQUIRE(ledger);
+  auto& l = **ledger;
+  std::vector<std::string> accounts;
+  for (int i = 0; i < 4 * 500; ++i) accounts.push_back("T" + std::to_string(i));
+  std::vector<std::thread> senders;
+  std::atomic<int> failures = 0;
+  for (int t = 0; t < 4; ++t)
+    senders.emplace_back([&, t] {
+      for (int i = 0; i < 500; ++i)
+        if (!l.record({"e1", accounts[std::size_t(t * 500 + i)], "sms", ""}, {1000 + i, "primary", ""})) ++failures;
+    });
+  std::atomic<bool> done = false;
+  std::thread writer([&] {  // as dispatch's consumer thread does, every turn
+    while (!done) {
+      if (!l.write_pending(SentLedger::Commit::when_due)) ++failures;
+      std::this_thread::yield();
+    }
+  });
+  for (auto& s : senders) s.join();
+  done = true;
+  writer.join();
+  CHECK(failures == 0);
+  CHECK(l.size() == 2000);
+  for (const auto& a : accounts) CHECK(l.find({"e1", a, "sms", ""}));
   fs::remove_all(dir);
 }
