@@ -48,11 +48,12 @@ struct Rows {
     return count->next_row() ? count->int64_at(0) : -1;
   }
 };
-std::int64_t committed_rows(const fs::path& file) {
+// What another connection sees: only what was committed.
+std::int64_t committed_rows(const fs::path& file, const std::string& table = "t") {
   auto db = SqliteDb::open(file);
   REQUIRE(db);
   auto lock = (*db)->lock();
-  auto count = (*db)->prepare("SELECT count(*) FROM t");
+  auto count = (*db)->prepare("SELECT count(*) FROM " + table);
   REQUIRE(count);
   return count->next_row() ? count->int64_at(0) : -1;
 }
@@ -230,15 +231,7 @@ TEST_CASE("sends wait to be written: found meanwhile, written when asked, commit
   fs::remove_all(dir);
   fs::create_directories(dir);
   const auto file = dir / "dispatch.sqlite";
-  // What another connection sees: only what was committed.
-  const auto committed = [&] {
-    auto db = SqliteDb::open(file);
-    REQUIRE(db);
-    auto lock = (*db)->lock();
-    auto count = (*db)->prepare("SELECT count(*) FROM sent_by_event");
-    REQUIRE(count);
-    return count->next_row() ? count->int64_at(0) : -1;
-  };
+  const auto committed = [&] { return committed_rows(file, "sent_by_event"); };
   {
     auto db = SqliteDb::open(file, {.group_writes = 100});
     REQUIRE(db);
