@@ -172,7 +172,7 @@ Result<void> DispatchRole::start() {
                                                           .cache_mib = 256});
   if (!db) return db.error();
   db_ = *db;
-  auto ledger = SentLedger::open(db_, std::size_t(config_.dispatch.ledger_batch));
+  auto ledger = SentLedger::open(db_, std::size_t(config_.dispatch.ledger_batch), group_age);
   if (!ledger) return ledger.error();
   ledger_ = std::move(*ledger);
   auto deferrals = DeferralStore::open(db_);

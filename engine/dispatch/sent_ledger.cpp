@@ -11,7 +11,8 @@ namespace {
 constexpr std::int64_t touch_every_ms = 5 * 60 * 1000;
 }  // namespace
 
-Result<std::unique_ptr<SentLedger>> SentLedger::open(std::shared_ptr<SqliteDb> db, std::size_t pending_limit) {
+Result<std::unique_ptr<SentLedger>> SentLedger::open(std::shared_ptr<SqliteDb> db, std::size_t pending_limit,
+                                                     std::chrono::milliseconds max_age) {
   if (auto r = db->exec("CREATE TABLE IF NOT EXISTS sent_by_event ("
                         "  event_id TEXT NOT NULL, account TEXT NOT NULL, channel TEXT NOT NULL,"
                         "  sent_at_ms INTEGER NOT NULL, connector TEXT NOT NULL, gateway_message_id TEXT NOT NULL,"
@@ -20,7 +21,7 @@ Result<std::unique_ptr<SentLedger>> SentLedger::open(std::shared_ptr<SqliteDb> d
                         "  event_id TEXT PRIMARY KEY, last_sent_ms INTEGER NOT NULL) WITHOUT ROWID;");
       !r)
     return r.error();
-  std::unique_ptr<SentLedger> out(new SentLedger(db, pending_limit));
+  std::unique_ptr<SentLedger> out(new SentLedger(db, pending_limit, max_age));
   {
     auto lock = db->lock();
     auto legacy = db->prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sent'");
@@ -72,9 +73,15 @@ Result<void> SentLedger::record(const Key& key, const Entry& entry) {
     std::lock_guard waiting(pending_mutex_);
     pending_.push_back({std::string(key.event_id), std::string(key.account), std::string(key.channel),
                         std::string(key.delivery_id), entry});
-    if (pending_.size() + uncommitted_ < pending_limit_) return {};
+    const auto now = std::chrono::steady_clock::now();
+    if (!oldest_) oldest_ = now;
+    if (!commit_due(now)) return {};
   }
   return write_pending(Commit::now);
+}
+
+bool SentLedger::commit_due(std::chrono::steady_clock::time_point now) const {
+  return pending_.size() + uncommitted_ >= pending_limit_ || (oldest_ && now - *oldest_ >= max_age_);
 }
 
 Result<void> SentLedger::write_pending(Commit commit) {
@@ -82,6 +89,7 @@ Result<void> SentLedger::write_pending(Commit commit) {
   // its call is committed, also those another thread had taken to write.
   std::lock_guard one_writer(writing_mutex_);
   std::vector<Pending> sends;
+  const auto taken_at = std::chrono::steady_clock::now();
   {
     std::lock_guard waiting(pending_mutex_);
     sends.swap(pending_);
@@ -97,7 +105,7 @@ Result<void> SentLedger::write_pending(Commit commit) {
   {
     std::lock_guard waiting(pending_mutex_);
     uncommitted_ += written;
-    due = due || uncommitted_ >= pending_limit_;
+    due = due || commit_due(std::chrono::steady_clock::now());
   }
   if (result && due) {
     // Not under pending_mutex_: recording goes on while the commit is written.
@@ -105,6 +113,9 @@ Result<void> SentLedger::write_pending(Commit commit) {
     if (result) {
       std::lock_guard waiting(pending_mutex_);
       uncommitted_ = 0;  // only write_pending() writes, one caller at a time
+      // Sends recorded since they were taken wait still (at most this old).
+      oldest_.reset();
+      if (!pending_.empty()) oldest_ = taken_at;
     }
   }
   if (!result) {

@@ -28,9 +28,11 @@
 // consumer thread holds it for the caps, and the reverse (those waits were
 // ~7% of the engine's CPU, bench/NOTES.md). A crash loses the sends waiting
 // and those written but not committed, as it loses an open group: the ledger
-// keeps that below `pending_limit` (dispatch.ledger_batch), the group
-// commit's bound, by committing once that many would be lost; the recording
-// thread does it itself when it is the one that reaches the limit.
+// commits once `pending_limit` (dispatch.ledger_batch) would be lost, or the
+// oldest of them is `max_age` (dispatch.ledger_interval) old, as the group
+// commit does; the recording thread does it itself when its send is the one
+// that reaches either. (Without the age, a consumer thread waiting on Kafka
+// let ~500 sends wait: 310 duplicates per SIGKILL where the group gave 96.)
 //
 // Thread safety: any thread (a mutex for the waiting sends, the SqliteDb's
 // lock for the store).
@@ -39,6 +41,7 @@
 #include "engine/storage/sqlite_db.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -58,8 +61,10 @@ class SentLedger {
     std::string gateway_message_id;
   };
 
-  // `pending_limit`: how many sends may wait to be written (dispatch.ledger_batch).
-  static Result<std::unique_ptr<SentLedger>> open(std::shared_ptr<SqliteDb> db, std::size_t pending_limit = 1);
+  // `pending_limit`, `max_age`: how many sends may wait or be uncommitted,
+  // and for how long (dispatch.ledger_batch, ledger_interval).
+  static Result<std::unique_ptr<SentLedger>> open(std::shared_ptr<SqliteDb> db, std::size_t pending_limit = 1,
+                                                  std::chrono::milliseconds max_age = std::chrono::milliseconds(20));
 
   // Written or waiting.
   std::optional<Entry> find(const Key& key);
@@ -81,15 +86,20 @@ class SentLedger {
     std::string event_id, account, channel, delivery_id;
     Entry entry;
   };
-  SentLedger(std::shared_ptr<SqliteDb> db, std::size_t pending_limit)
-      : db_(std::move(db)), pending_limit_(std::max<std::size_t>(1, pending_limit)) {}
+  SentLedger(std::shared_ptr<SqliteDb> db, std::size_t pending_limit, std::chrono::milliseconds max_age)
+      : db_(std::move(db)), pending_limit_(std::max<std::size_t>(1, pending_limit)), max_age_(max_age) {}
+  // Whether what waits or is uncommitted must be committed now; under pending_mutex_.
+  bool commit_due(std::chrono::steady_clock::time_point now) const;
   Result<void> write(const Pending& send);  // with the store's lock held
   std::shared_ptr<SqliteDb> db_;
   const std::size_t pending_limit_;
+  const std::chrono::milliseconds max_age_;
   std::mutex writing_mutex_;  // held through write_pending(), outside the others
   std::mutex pending_mutex_;
   std::vector<Pending> pending_;  // recorded, not yet written; under pending_mutex_
   std::size_t uncommitted_ = 0;   // written since this ledger last committed; under pending_mutex_
+  // When the oldest send waiting or uncommitted was recorded; under pending_mutex_.
+  std::optional<std::chrono::steady_clock::time_point> oldest_;
   SqlStatement find_, insert_, count_, touch_event_, old_events_, forget_event_, forget_event_sends_;
   SqlStatement legacy_find_, legacy_forget_, legacy_count_;
   bool legacy_ = false;  // the id-keyed table of a store written before is still there

@@ -235,7 +235,7 @@ TEST_CASE("sends wait to be written: found meanwhile, written when asked, commit
   {
     auto db = SqliteDb::open(file, {.group_writes = 100});
     REQUIRE(db);
-    auto ledger = SentLedger::open(*db, /*pending_limit=*/3);
+    auto ledger = SentLedger::open(*db, /*pending_limit=*/3, /*max_age=*/std::chrono::hours(1));
     REQUIRE(ledger);
     auto& l = **ledger;
     REQUIRE(l.record(sms("A1"), {1000, "primary", "gw-1"}));
@@ -268,6 +268,26 @@ TEST_CASE("sends wait to be written: found meanwhile, written when asked, commit
   CHECK((*ledger)->find(sms("A8")));
   CHECK_FALSE((*ledger)->find(sms("A9")));  // lost with the process, as an open group is
   CHECK((*ledger)->size() == 8);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a send that has waited max_age is committed with the next one recorded") {
+  const fs::path dir = fs::temp_directory_path() / ("sunbeam-ledger-age-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const auto file = dir / "dispatch.sqlite";
+  auto db = SqliteDb::open(file, {.group_writes = 100});
+  REQUIRE(db);
+  auto ledger = SentLedger::open(*db, /*pending_limit=*/100, /*max_age=*/std::chrono::milliseconds(5));
+  REQUIRE(ledger);
+  REQUIRE((*ledger)->record(sms("B1"), {1000, "primary", ""}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE((*ledger)->write_pending(SentLedger::Commit::when_due));  // the consumer's turn: old enough
+  CHECK(committed_rows(file, "sent_by_event") == 1);
+  REQUIRE((*ledger)->record(sms("B2"), {1001, "primary", ""}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE((*ledger)->record(sms("B3"), {1002, "primary", ""}));  // B2 is old: this call commits both
+  CHECK(committed_rows(file, "sent_by_event") == 3);
   fs::remove_all(dir);
 }
 
