@@ -30,16 +30,18 @@ const km::data* LayeredContext::root(const std::vector<std::string>& path) const
 
 const km::data* LayeredContext::get(const std::string& name) const {
   if (name == ".") return sections_.empty() ? &values_.own : sections_.back();
-  if (name.find('.') == std::string::npos) return get_partial(name);  // one name: no path to split
+  if (name.find('.') == std::string::npos) return lookup(name);  // one name: no path to split
   const auto path = split_dotted(name);
   for (auto it = sections_.rbegin(); it != sections_.rend(); ++it)
     if (const auto* found = walk(*it, path)) return found;
   return root(path);
 }
 
-// Also the look-up of a name without dots. Partials themselves are refused
-// when a template compiles (compiled_template.h).
-const km::data* LayeredContext::get_partial(const std::string& name) const {
+// Partials are refused when a template compiles (compiled_template.h); a
+// name is still answered as kainjow's context would.
+const km::data* LayeredContext::get_partial(const std::string& name) const { return lookup(name); }
+
+const km::data* LayeredContext::lookup(const std::string& name) const {
   for (auto it = sections_.rbegin(); it != sections_.rend(); ++it)
     if (const auto* found = (*it)->get(name)) return found;
   if (const auto* own = values_.own.get(name)) return own;

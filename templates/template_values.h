@@ -38,6 +38,7 @@ class LayeredContext final : public kainjow::mustache::basic_context<std::string
   const kainjow::mustache::data* get_partial(const std::string& name) const override;
 
  private:
+  const kainjow::mustache::data* lookup(const std::string& name) const;  // a name without dots
   const kainjow::mustache::data* root(const std::vector<std::string>& path) const;
   TemplateValues values_;
   std::vector<const kainjow::mustache::data*> sections_;  // innermost last

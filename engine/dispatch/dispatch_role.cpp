@@ -634,8 +634,9 @@ void DispatchRole::apply_backpressure() {
 
 void DispatchRole::commit_finished() {
   // The sends of the deliveries whose offsets are finished were recorded
-  // before they finished (settle, then finish): written here, before Kafka is told.
-  if (auto r = ledger_->write_pending(); !r) {
+  // before they finished (settle, then finish): written here into the group
+  // the flush below commits, before Kafka is told.
+  if (auto r = ledger_->write_pending(SentLedger::Commit::when_due); !r) {
     spdlog::error("dispatch: {} (offsets not committed: the deliveries will be read again)", r.error().message);
     return;
   }

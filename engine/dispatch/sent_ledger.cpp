@@ -86,7 +86,7 @@ bool SentLedger::commit_due(std::chrono::steady_clock::time_point now) const {
 
 Result<void> SentLedger::write_pending(Commit commit) {
   // One writer at a time: a caller returns once every send recorded before
-  // its call is committed, also those another thread had taken to write.
+  // its call is written, also those another thread had taken to write.
   std::lock_guard one_writer(writing_mutex_);
   std::vector<Pending> sends;
   const auto taken_at = std::chrono::steady_clock::now();

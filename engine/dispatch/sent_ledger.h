@@ -71,10 +71,11 @@ class SentLedger {
   // The first record of a delivery stands; recording it again changes nothing.
   // Waits to be written unless pending_limit sends now wait: then writes them.
   Result<void> record(const Key& key, const Entry& entry);
-  // Writes the waiting sends; on an error they wait still. `now`: commits
-  // them too, and returns once every send recorded before the call is
-  // committed. `when_due`: they join the store's open group, committed by
-  // its rules or once pending_limit sends would be lost.
+  // Writes the waiting sends; on an error they wait still. Returns once
+  // every send recorded before the call is written (one writer at a time).
+  // `now`: commits them too. `when_due`: they join the store's open group,
+  // committed by its rules, by the caller's SqliteDb::flush(), or here once
+  // pending_limit sends or max_age would be lost.
   enum class Commit : std::uint8_t { now, when_due };
   Result<void> write_pending(Commit commit = Commit::now);
   // Forgets the sends of events last sent before `before_ms`; how many.

@@ -57,11 +57,20 @@ std::int64_t committed_rows(const fs::path& file, const std::string& table = "t"
   REQUIRE(count);
   return count->next_row() ? count->int64_at(0) : -1;
 }
+// A fresh directory of the test's own, removed when the test ends however it ends.
+struct ScratchDir {
+  fs::path path;
+  explicit ScratchDir(const std::string& name)
+      : path(fs::temp_directory_path() / (name + std::to_string(::getpid()))) {
+    fs::remove_all(path);
+  }
+  ~ScratchDir() { fs::remove_all(path); }
+};
 }  // namespace
 
 TEST_CASE("the ledger remembers sent deliveries across a reopen, once each") {
-  const auto dir = fs::temp_directory_path() / ("sunbeam-ledger-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  const ScratchDir scratch("sunbeam-ledger-");
+  const fs::path& dir = scratch.path;
   const auto file = dir / "nested" / "ledger.sqlite";
   {
     auto ledger = open_ledger(file);
@@ -85,12 +94,11 @@ TEST_CASE("the ledger remembers sent deliveries across a reopen, once each") {
   auto email = sms("A1");
   email.channel = "email";
   CHECK_FALSE((*reopened)->find(email));
-  fs::remove_all(dir);
 }
 
 TEST_CASE("records from many threads all land") {
-  const auto dir = fs::temp_directory_path() / ("sunbeam-ledger-mt-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  const ScratchDir scratch("sunbeam-ledger-mt-");
+  const fs::path& dir = scratch.path;
   auto ledger = open_ledger(dir / "ledger.sqlite");
   REQUIRE(ledger);
   std::vector<SentLedger::Key> keys;
@@ -102,12 +110,11 @@ TEST_CASE("records from many threads all land") {
     });
   for (auto& t : threads) t.join();
   CHECK((*ledger)->size() == 1000);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("an event's sends are forgotten once its last send is older than the retention") {
-  const auto dir = fs::temp_directory_path() / ("sunbeam-ledger-forget-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  const ScratchDir scratch("sunbeam-ledger-forget-");
+  const fs::path& dir = scratch.path;
   const auto file = dir / "ledger.sqlite";
   constexpr std::int64_t day = 24LL * 3600 * 1000, t0 = 1'795'000'000'000;
   {
@@ -135,12 +142,11 @@ TEST_CASE("an event's sends are forgotten once its last send is older than the r
   CHECK(*forgotten == 2);
   CHECK_FALSE((*reopened)->find(sms("A2", "spread")));
   CHECK((*reopened)->find(sms("A1", "new")));
-  fs::remove_all(dir);
 }
 
 TEST_CASE("a store of the id-keyed layout is still looked up, until its rows are past the retention") {
-  const auto dir = fs::temp_directory_path() / ("sunbeam-ledger-legacy-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  const ScratchDir scratch("sunbeam-ledger-legacy-");
+  const fs::path& dir = scratch.path;
   const auto file = dir / "ledger.sqlite";
   constexpr std::int64_t t0 = 1'795'000'000'000;
   {
@@ -176,7 +182,6 @@ TEST_CASE("a store of the id-keyed layout is still looked up, until its rows are
   auto table = (*db)->prepare("SELECT 1 FROM sqlite_master WHERE name = 'sent'");
   REQUIRE(table);
   CHECK_FALSE(table->next_row());
-  fs::remove_all(dir);
 }
 
 TEST_CASE("an unwritable place is a clear error") {
@@ -186,8 +191,8 @@ TEST_CASE("an unwritable place is a clear error") {
 }
 
 TEST_CASE("group commit: writes join one transaction, committed when full, at flush, and at close") {
-  const auto dir = fs::temp_directory_path() / ("sunbeam-group-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  const ScratchDir scratch("sunbeam-group-");
+  const fs::path& dir = scratch.path;
   const auto file = dir / "grouped.sqlite";
   auto db = SqliteDb::open(file, {.group_writes = 3, .group_age = std::chrono::hours(1)});
   REQUIRE(db);
@@ -209,12 +214,11 @@ TEST_CASE("group commit: writes join one transaction, committed when full, at fl
   rows.db.reset();
   db->reset();  // closing commits the open group
   CHECK(committed_rows(file) == 5);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("group commit: a group older than group_age is committed by the next write") {
-  const auto dir = fs::temp_directory_path() / ("sunbeam-group-age-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  const ScratchDir scratch("sunbeam-group-age-");
+  const fs::path& dir = scratch.path;
   const auto file = dir / "grouped.sqlite";
   auto db = SqliteDb::open(file, {.group_writes = 1000, .group_age = std::chrono::milliseconds(1)});
   REQUIRE(db);
@@ -223,13 +227,11 @@ TEST_CASE("group commit: a group older than group_age is committed by the next w
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
   REQUIRE(rows.add("d2"));
   CHECK(committed_rows(file) == 2);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("sends wait to be written: found meanwhile, written when asked, committed before pending_limit of them could be lost") {
-  const fs::path dir = fs::temp_directory_path() / ("sunbeam-ledger-pending-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const ScratchDir scratch("sunbeam-ledger-pending-");
+  const fs::path& dir = scratch.path;
   const auto file = dir / "dispatch.sqlite";
   const auto committed = [&] { return committed_rows(file, "sent_by_event"); };
   {
@@ -268,13 +270,11 @@ TEST_CASE("sends wait to be written: found meanwhile, written when asked, commit
   CHECK((*ledger)->find(sms("A8")));
   CHECK_FALSE((*ledger)->find(sms("A9")));  // lost with the process, as an open group is
   CHECK((*ledger)->size() == 8);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("a send that has waited max_age is committed with the next one recorded") {
-  const fs::path dir = fs::temp_directory_path() / ("sunbeam-ledger-age-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const ScratchDir scratch("sunbeam-ledger-age-");
+  const fs::path& dir = scratch.path;
   const auto file = dir / "dispatch.sqlite";
   auto db = SqliteDb::open(file, {.group_writes = 100});
   REQUIRE(db);
@@ -288,13 +288,11 @@ TEST_CASE("a send that has waited max_age is committed with the next one recorde
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   REQUIRE((*ledger)->record(sms("B3"), {1002, "primary", ""}));  // B2 is old: this call commits both
   CHECK(committed_rows(file, "sent_by_event") == 3);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("sends recorded from many threads are each written once") {
-  const fs::path dir = fs::temp_directory_path() / ("sunbeam-ledger-threads-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const ScratchDir scratch("sunbeam-ledger-threads-");
+  const fs::path& dir = scratch.path;
   auto db = SqliteDb::open(dir / "dispatch.sqlite", {.group_writes = 64});
   REQUIRE(db);
   auto ledger = SentLedger::open(*db, 64);
@@ -322,5 +320,4 @@ TEST_CASE("sends recorded from many threads are each written once") {
   CHECK(failures == 0);
   CHECK(l.size() == 2000);
   for (const auto& a : accounts) CHECK(l.find({"e1", a, "sms", ""}));
-  fs::remove_all(dir);
 }
