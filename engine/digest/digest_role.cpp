@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <thread>
 
 namespace sunbeam {
 namespace {
@@ -99,7 +100,8 @@ Result<void> DigestRole::start() {
                  config_.schedule.calendar.string(), format_day(*last));
 
   auto consumer = kafka::Consumer::create(
-      settings_, {config_.kafka.topic_prefix + "digest", config_.kafka.instance_id + "-digest-consumer", true});
+      settings_, {config_.kafka.topic_prefix + "digest", config_.kafka.instance_id + "-digest-consumer", true},
+      config_.kafka.instance_id);
   if (!consumer) return consumer.error();
   consumer_ = std::move(*consumer);
   if (auto r = consumer_->subscribe({topics_.digest}); !r) return r.error();
@@ -186,6 +188,10 @@ void DigestRole::run() {
 std::vector<kafka::Message> DigestRole::poll() {
   std::vector<kafka::Message> out;
   int wait_ms = 200;
+  if (consumer_->fenced()) {  // what librdkafka still fetches is the other process's
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    return out;
+  }
   while (out.size() < items_per_batch) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_->handle(), wait_ms);
     if (!m) break;
@@ -193,6 +199,10 @@ std::vector<kafka::Message> DigestRole::poll() {
     std::pair<std::string, int> partition{m->rkt ? rd_kafka_topic_name(m->rkt) : "", m->partition};
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       at_end_.insert(std::move(partition));
+    } else if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+      rd_kafka_message_destroy(m);
+      (void)consumer_->fenced();  // says why, once
+      break;
     } else if (m->err) {
       spdlog::warn("digest: kafka consumer: {}", rd_kafka_message_errstr(m));
     } else {

@@ -209,17 +209,20 @@ Result<void> DispatchRole::start() {
   cache_metrics();
 
   auto consumer = kafka::Consumer::create(settings_, {config_.kafka.topic_prefix + "dispatch",
-                                                      config_.kafka.instance_id + "-dispatch", true});
+                                                      config_.kafka.instance_id + "-dispatch", true},
+                                          config_.kafka.instance_id);
   if (!consumer) return consumer.error();
   consumer_ = std::move(*consumer);
   auto urgent_consumer = kafka::Consumer::create(settings_, {config_.kafka.topic_prefix + "dispatch-urgent",
-                                                             config_.kafka.instance_id + "-dispatch-urgent", true});
+                                                             config_.kafka.instance_id + "-dispatch-urgent", true},
+                                                 config_.kafka.instance_id);
   if (!urgent_consumer) return urgent_consumer.error();
   urgent_consumer_ = std::move(*urgent_consumer);
   // Receipts are matched against this instance's store, so each instance
   // reads all of them (its own group) and ignores what it did not send.
   auto receipt_consumer = kafka::Consumer::create(
-      settings_, {config_.kafka.instance_id + "-receipts", config_.kafka.instance_id + "-receipts", true});
+      settings_, {config_.kafka.instance_id + "-receipts", config_.kafka.instance_id + "-receipts", true},
+      config_.kafka.instance_id);
   if (!receipt_consumer) return receipt_consumer.error();
   receipt_consumer_ = std::move(*receipt_consumer);
   auto producer = kafka::Producer::create(settings_, config_.kafka.instance_id + "-dispatch-status",

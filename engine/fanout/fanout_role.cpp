@@ -38,7 +38,8 @@ Result<void> FanoutRole::connect() {
 
 Result<void> FanoutRole::start() {
   auto consumer = kafka::Consumer::create(settings_, {config_.kafka.topic_prefix + "fanout",
-                                                      config_.kafka.instance_id + "-fanout-consumer", true});
+                                                      config_.kafka.instance_id + "-fanout-consumer", true},
+                                          config_.kafka.instance_id);
   if (!consumer) return consumer.error();
   consumer_ = std::move(*consumer);
   if (auto r = connect(); !r) return r.error();

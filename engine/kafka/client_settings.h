@@ -15,6 +15,11 @@ namespace sunbeam::kafka {
 struct ClientSettings {
   std::string bootstrap;                          // "host:port,..."
   std::map<std::string, std::string> overrides;   // applied last, from `kafka.client`
+  // Group consumers may join as static members (Consumer::create). Off for the
+  // embedded mock cluster: it lives and dies with the process, so no member
+  // comes back to it, and it does not implement them (a member created again
+  // in the same process waited for the old one's session).
+  bool static_membership = false;
 
   // A librdkafka configuration with bootstrap.servers, `role_properties`, the
   // overrides and the log callback set; an error names the bad property.

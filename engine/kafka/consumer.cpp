@@ -7,28 +7,30 @@
 
 #include <algorithm>
 #include <map>
+#include <thread>
 
 namespace sunbeam::kafka {
 
-Result<std::unique_ptr<Consumer>> Consumer::create(const ClientSettings& settings, const Options& options) {
-  auto conf = settings.make_conf(
-      {
-          {"group.id", options.group_id},
-          {"enable.auto.commit", "false"},
-          {"enable.auto.offset.store", "false"},
-          {"auto.offset.reset", "earliest"},
-          {"isolation.level", options.read_committed ? "read_committed" : "read_uncommitted"},
-          {"enable.partition.eof", "true"},
-          // The broker holds an empty fetch this long; the 500 ms default
-          // showed up as an idle gap between dispatch batches at the sink.
-          {"fetch.wait.max.ms", "50"},
-          {"fetch.error.backoff.ms", "50"},
-          // A consumer group of one process joins fast; the default 3 s delay
-          // only helps when many members start at once.
-          {"session.timeout.ms", "10000"},
-          {"heartbeat.interval.ms", "1000"},
-      },
-      options.client_id);
+Result<std::unique_ptr<Consumer>> Consumer::create(const ClientSettings& settings, const Options& options,
+                                                   const std::string& static_member) {
+  std::map<std::string, std::string> properties{
+      {"group.id", options.group_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"isolation.level", options.read_committed ? "read_committed" : "read_uncommitted"},
+      {"enable.partition.eof", "true"},
+      // The broker holds an empty fetch this long; the 500 ms default
+      // showed up as an idle gap between dispatch batches at the sink.
+      {"fetch.wait.max.ms", "50"},
+      {"fetch.error.backoff.ms", "50"},
+      // A consumer group of one process joins fast; the default 3 s delay
+      // only helps when many members start at once.
+      {"session.timeout.ms", "10000"},
+      {"heartbeat.interval.ms", "1000"},
+  };
+  if (settings.static_membership && !static_member.empty()) properties.emplace("group.instance.id", static_member);
+  auto conf = settings.make_conf(properties, options.client_id);
   if (!conf) return conf.error();
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, *conf, err, sizeof err);
@@ -97,8 +99,25 @@ Result<void> Consumer::assign(const std::vector<std::string>& topics, const std:
   return {};
 }
 
+bool Consumer::fenced() {
+  if (fenced_) return true;
+  char reason[512];
+  if (rd_kafka_fatal_error(rk_, reason, sizeof reason) == RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+  fenced_ = true;
+  spdlog::error("kafka consumer {}: {}: it reads nothing more. Another process joined its group as the same static "
+                "member (the same kafka.instance_id): give every instance its own",
+                rd_kafka_name(rk_), reason);
+  return true;
+}
+
 std::vector<Message> Consumer::poll_batch(std::size_t max, std::chrono::milliseconds timeout) {
   std::vector<Message> out;
+  // librdkafka goes on fetching for a fenced member; what it fetched belongs
+  // to the process that fenced it.
+  if (fenced()) {
+    std::this_thread::sleep_for(timeout);
+    return out;
+  }
   int wait_ms = int(timeout.count());
   while (out.size() < max) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, wait_ms);
@@ -108,6 +127,10 @@ std::vector<Message> Consumer::poll_batch(std::size_t max, std::chrono::millisec
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       at_end_.emplace(topic, m->partition);
       set_position(topic, m->partition, m->offset);  // an end event's offset is the end
+    } else if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+      rd_kafka_message_destroy(m);
+      (void)fenced();  // says why, once
+      break;
     } else if (m->err) {
       spdlog::warn("kafka consumer {}: {}", rd_kafka_name(rk_), rd_kafka_message_errstr(m));
     } else {

@@ -44,7 +44,17 @@ class Consumer {
     bool read_committed = true;
   };
 
-  static Result<std::unique_ptr<Consumer>> create(const ClientSettings& settings, const Options& options);
+  // `static_member`: the group.instance.id this consumer joins its group as,
+  // where settings.static_membership allows (the engine's roles pass
+  // kafka.instance_id). A static member restarted gets its partitions back at
+  // once, where a new member waits for the old one's session to time out
+  // (~10 s, bench/lib/crash.py), and they stay with the instance whose local
+  // store (dispatch's ledger) knows what was sent from them. It does not
+  // leave the group when it closes: an instance stopped for good hands its
+  // partitions on after session.timeout.ms. A second process joining as the
+  // same member fences the first, which then reads nothing and says why.
+  static Result<std::unique_ptr<Consumer>> create(const ClientSettings& settings, const Options& options,
+                                                  const std::string& static_member = {});
   ~Consumer();
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;
@@ -106,11 +116,15 @@ class Consumer {
 
   // The offsets after `messages`, per partition (caller owns the list).
   static rd_kafka_topic_partition_list_t* next_offsets(const std::vector<Message>& messages);
+  // Whether another process joined the group as this static member; the
+  // first time, logs why. A fenced consumer hands out nothing more.
+  bool fenced();
 
  private:
   explicit Consumer(rd_kafka_t* rk);
   rd_kafka_t* rk_;
   bool closed_ = false;
+  bool fenced_ = false;  // fenced as a static member: logged once
   std::set<std::pair<std::string, int>> assigned_;
   std::set<std::pair<std::string, int>> at_end_;
   // Next offset per partition as poll_batch last saw it; read by lag() from other threads.

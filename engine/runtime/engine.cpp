@@ -103,6 +103,7 @@ Result<void> prepare_kafka(Engine::Parts& p) {
     return {};
   }
   p.settings.bootstrap = p.config.kafka.brokers;
+  p.settings.static_membership = true;  // a restart takes its partitions back at once (kafka/consumer.h)
   std::vector<kafka::TopicSpec> specs;
   for (const auto& t : p.topics.all())
     specs.push_back({t, p.config.kafka.partitions, p.config.kafka.replication_factor, {}});

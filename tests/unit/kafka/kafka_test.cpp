@@ -9,6 +9,7 @@
 #include "tests/support/doctest_result.h"
 
 #include <doctest/doctest.h>
+#include <librdkafka/rdkafka.h>
 
 #include <atomic>
 #include <chrono>
@@ -121,6 +122,33 @@ TEST_CASE("a committed transaction is visible with its offsets; an aborted one i
   seen.insert(seen.end(), more.begin(), more.end());
   REQUIRE(seen.size() == 4);
   for (const auto& m : seen) CHECK(m.value.rfind("out-", 0) == 0);
+}
+
+// A real broker fences a member replaced by another process with the same
+// group.instance.id (tests/integration/test_static_member.py); here, that the
+// property is given only where the settings allow it (not to the embedded
+// mock, which does not implement static members).
+TEST_CASE("a group consumer joins as a static member only where the settings allow it") {
+  Cluster k;
+  auto instance_id_of = [](Consumer& consumer) {
+    char value[256];
+    std::size_t size = sizeof value;
+    const auto found = rd_kafka_conf_get(rd_kafka_conf(consumer.handle()), "group.instance.id", value, &size);
+    return found == RD_KAFKA_CONF_OK ? std::string(value) : std::string();
+  };
+  auto ordinary = Consumer::create(k.settings, {"g-static", "test-consumer", true}, "instance-7");
+  REQUIRE(ordinary);
+  CHECK(instance_id_of(**ordinary).empty());
+
+  auto settings = k.settings;
+  settings.static_membership = true;
+  auto member = Consumer::create(settings, {"g-static", "test-consumer", true}, "instance-7");
+  REQUIRE(member);
+  CHECK(instance_id_of(**member) == "instance-7");
+  CHECK_FALSE((*member)->fenced());
+  auto unnamed = Consumer::create(settings, {"g-static-2", "test-consumer", true});
+  REQUIRE(unnamed);
+  CHECK(instance_id_of(**unnamed).empty());
 }
 
 TEST_CASE("a bad client property is an error that names it") {
