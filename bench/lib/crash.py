@@ -13,32 +13,30 @@ exactly: those are the duplicates the kill cost. A delivery never accepted is
 lost: the run fails.
 
 Why duplicates are bounded (the window, counted from the code):
-- dispatch commits Kafka offsets only after flushing its store
+- dispatch commits Kafka offsets only after committing its sent ledger
   (DispatchRole::commit_finished, poll_receipts), so after a SIGKILL it re-reads
-  every delivery whose offset was not committed and skips those its sent ledger
+  every delivery whose offset was not committed and skips those its ledger
   holds (DispatchRole::admit);
-- the store is SQLite with group commit (engine/storage/sqlite_db.h; the
-  config's dispatch.ledger_batch 512, its default, written into the engine's
-  config here, and ledger_interval 20 ms): a write joins the
-  open transaction, committed at its 512th write, at the first write after it is
-  20 ms old, or at a flush; SIGKILL loses the open one (at most 511 writes);
-- each SMS sent over sms_http writes 4 rows to that store: the daily cap's
-  cap_uses row (DailyCaps::try_take at admit: `caps` is set), the receipt
-  book's receipt_expected row before the submit (sms_http takes receipts), then
-  on the gateway's 200 the ledger's `sent` row and the receipt_alias row (the
-  stand-in answers `gw-N`, not the delivery id).
+- an accepted send's ledger row waits in memory until dispatch's consumer
+  thread writes it into the store's open SQLite transaction, and the ledger
+  commits once 512 of its rows (dispatch.ledger_batch, its default, written
+  into the engine's config here) are waiting or uncommitted, or once the oldest
+  of them is 20 ms (ledger_interval) old (engine/dispatch/sent_ledger.h);
+  SIGKILL loses both the waiting rows and the open transaction.
 So a delivery the gateway accepted is sent again only if its ledger row was
-not committed: it was in flight (at most the connector's concurrency) or its
-row sits in the open group (~512 / 4 sends when the four writes interleave, as
-in a steady drain; about 511 / 3 = 170 at most while the send queue is non-empty, as
-each accept then starts a send that writes its receipt_expected row; at most
-511 / 2 = 255 at the tail of the drain, when the group holds only ledger and
-alias pairs). The target is concurrency + 512 / 4.
+not committed: it was in flight (at most the connector's concurrency, 64) or
+its row was among those waiting or uncommitted: at most 511, in practice the
+sends accepted in the last 20 ms plus those accepted while that commit was
+written (~100-200 at this scenario's 5,000-10,000 a second). The target,
+concurrency + 128 = 192, is the figure earlier runs met with the store's group
+commit alone (512 writes shared by 4 rows per send: cap, receipt expectation,
+ledger, receipt alias); the configured bound is 64 + 511.
 
-Restart to first send is dominated by the Kafka consumer group: the killed
-member holds its partitions until its session times out (session.timeout.ms
-10000, engine/kafka/consumer.cpp), so the new process, ready in well under a
-second, gets them ~10 s later.
+Restart to first send: the engine's group consumers are static members
+(group.instance.id = kafka.instance_id, engine/kafka/consumer.h), so the
+restarted process takes the killed one's partitions back as soon as it joins,
+instead of waiting for its session to time out (session.timeout.ms 10000:
+9.6 s before static membership).
 """
 import time
 import uuid
@@ -48,7 +46,7 @@ from engine import MARKET_SUMMARY_DATA, SMS_HTTP_CONCURRENCY, EngineRun, sms_htt
 from gateway import StatsWatcher, start_gateway
 
 GROUP_WRITES = 512          # dispatch.ledger_batch (its default), set in the engine's config
-WRITES_PER_SEND = 4         # cap_uses + receipt_expected + sent + receipt_alias (see above)
+WRITES_PER_SEND = 4         # the store's rows per SMS when the target was set (see above)
 WINDOW = SMS_HTTP_CONCURRENCY + GROUP_WRITES // WRITES_PER_SEND
 FIRST_FRACTION, LAST_FRACTION = 0.20, 0.80
 POLL_SECONDS = 0.005        # the gateway's counters are read this often while waiting for the kill point
@@ -159,27 +157,25 @@ def run(ctx):
             "gateway's exact count of ids accepted twice. Lost (ids never accepted) must be 0, else the "
             "run fails.\n\n"
             "The in-flight window. After a SIGKILL dispatch re-reads what it had not committed to Kafka "
-            "and skips what its sent ledger holds; it flushes its store before every offset commit. The "
-            "ledger is in dispatch's SQLite store with group commit (`engine/storage/sqlite_db.h`, opened "
-            f"in `DispatchRole::start`): up to {GROUP_WRITES} writes or 20 ms a transaction, and the open "
-            "one dies with the process. Each SMS over `sms_http` writes "
-            f"{WRITES_PER_SEND} rows there: its daily-cap row at admission, its `receipt_expected` row "
-            "before the submit, then on the gateway's 200 its ledger row and its `receipt_alias` row. So "
-            "a delivery is sent twice only if the gateway accepted it and its ledger row was not yet "
-            f"committed: in flight (at most the connector's concurrency, {SMS_HTTP_CONCURRENCY}) or in the "
-            f"open group ({GROUP_WRITES} / {WRITES_PER_SEND} = {GROUP_WRITES // WRITES_PER_SEND} sends when "
-            "the four writes interleave, as in a steady drain; about 511 / 3 = 170 at most while the send queue "
-            "is non-empty, since each accept then starts a send that writes its `receipt_expected` row; "
-            "at most 511 / 2 = 255 at the drain's tail, ledger and alias rows only). The target is "
-            f"concurrency + group writes / writes per send = {SMS_HTTP_CONCURRENCY} + {GROUP_WRITES} / "
-            f"{WRITES_PER_SEND} = {WINDOW}; the bounds are about {SMS_HTTP_CONCURRENCY + 511 // 3} mid-drain "
-            f"and {SMS_HTTP_CONCURRENCY + 511 // 2} at the tail, so one kill may exceed {WINDOW} (the "
-            "target is on the median).\n\n"
+            "and skips what its sent ledger holds; it commits the ledger before every offset commit. An "
+            "accepted send's ledger row waits in memory for dispatch's consumer thread, which writes it "
+            "into the store's open SQLite transaction; the ledger commits once "
+            f"{GROUP_WRITES} of its rows (`dispatch.ledger_batch`) are waiting or uncommitted, or the "
+            "oldest is 20 ms (`ledger_interval`) old (`engine/dispatch/sent_ledger.h`), and a SIGKILL "
+            "loses what waits and the open transaction. So a delivery is sent twice only if the gateway "
+            "accepted it and its ledger row was not yet committed: in flight (at most the connector's "
+            f"concurrency, {SMS_HTTP_CONCURRENCY}) or waiting or uncommitted (at most {GROUP_WRITES - 1}; "
+            "in practice the sends accepted in the last 20 ms and while that commit was written). The "
+            f"configured bound is {SMS_HTTP_CONCURRENCY} + {GROUP_WRITES - 1}. The target, "
+            f"{SMS_HTTP_CONCURRENCY} + {GROUP_WRITES} / {WRITES_PER_SEND} = {WINDOW}, is stricter: it is "
+            "what the store's group commit alone gave when each SMS wrote 4 rows to it (cap, receipt "
+            "expectation, ledger row, receipt alias). One kill at a fast moment may exceed it; the target "
+            "is on the median.\n\n"
             "Restart to first send: from starting the new process (same store and topics) to the "
-            "gateway's first accept from it. The process is ready in well under a second; the rest is "
-            "the Kafka consumer group waiting for the killed member's session to time out "
-            "(`session.timeout.ms` 10000, `engine/kafka/consumer.cpp`) before it hands the partitions "
-            "to the new one."),
+            "gateway's first accept from it. The engine's group consumers are static members "
+            "(`group.instance.id` = `kafka.instance_id`, `engine/kafka/consumer.h`), so the new process "
+            "takes the killed one's partitions back as soon as it joins; before that, it waited for the "
+            "killed member's session to time out (`session.timeout.ms` 10000): 9.6 s."),
         figures=[
             Figure("duplicates per SIGKILL", [r["duplicates"] for r in results], unit="", better="lower"),
             Figure("lost per SIGKILL", [r["lost"] for r in results], unit="", better="lower"),
