@@ -184,6 +184,8 @@ Result<void> DispatchRole::start() {
   auto receipts = ReceiptBook::open(db_, unix_ms(clock_.now()));
   if (!receipts) return receipts.error();
   receipts_ = std::move(*receipts);
+  // A send's receipt rows are written before, so committed no later than, its ledger row.
+  ledger_->write_first([this](const std::unique_lock<std::mutex>& held) { return receipts_->write_pending(held); });
   auto marks = ReadMarks::open(db_, existing_store);
   if (!marks) return marks.error();
   marks_ = std::move(*marks);
@@ -731,8 +733,7 @@ void DispatchRole::send(Lane& lane, Job job) {
     // Written before submit, so a receipt finds the delivery however early it comes.
     auto base = record_for(job, DeliveryState::sent, {});
     base.parts = message->parts;
-    if (auto r = receipts_->expect(d.delivery_id, serialize(base), message->parts, unix_ms(clock_.now())); !r)
-      spdlog::error("dispatch: {} (receipts for {} will not match)", r.error().message, d.delivery_id);
+    receipts_->expect(d.delivery_id, serialize(base), message->parts, unix_ms(clock_.now()));
   }
   const int parts = message->parts;
   job.handed_over = std::chrono::steady_clock::now();
@@ -749,10 +750,10 @@ void DispatchRole::settle(Lane& lane, Job job, int parts, SendOutcome outcome) {
   if (outcome.accepted()) {
     lane.breaker.on_success();
     const auto now_ms = unix_ms(clock_.now());
+    // The alias first: the ledger's commit (this record may make one) takes it along.
+    receipts_->alias(outcome.gateway_message_id, d.delivery_id, now_ms);
     if (auto l = ledger_->record(ledger_key(d), {now_ms, lane.connector->name(), outcome.gateway_message_id}); !l)
       spdlog::error("dispatch: {} (delivery {} was sent)", l.error().message, d.delivery_id);
-    if (auto a = receipts_->alias(outcome.gateway_message_id, d.delivery_id, now_ms); !a)
-      spdlog::error("dispatch: {}", a.error().message);
     ++stats_.sent;
     ++lane.sent;
     auto r = record_for(job, DeliveryState::sent, {});

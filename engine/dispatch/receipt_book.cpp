@@ -1,6 +1,7 @@
 #include "engine/dispatch/receipt_book.h"
 
 #include <charconv>
+#include <iterator>
 
 namespace sunbeam {
 
@@ -99,21 +100,53 @@ Result<ReceiptBook::Day*> ReceiptBook::day_for(std::int64_t now_ms) {
   return &days_.at(day);
 }
 
-Result<void> ReceiptBook::expect(std::string_view delivery_id, std::string_view record_json, int parts,
-                                 std::int64_t now_ms) {
-  auto lock = db_->lock();
-  auto day = day_for(now_ms);
-  if (!day) return day.error();
-  return (*day)->expect.reset().bind(1, delivery_id).bind(2, record_json).bind(3, std::int64_t(parts)).run();
+void ReceiptBook::expect(std::string_view delivery_id, std::string_view record_json, int parts, std::int64_t now_ms) {
+  std::lock_guard waiting(pending_mutex_);
+  expected_.push_back({std::string(delivery_id), std::string(record_json), parts, now_ms});
 }
 
-Result<void> ReceiptBook::alias(std::string_view gateway_message_id, std::string_view delivery_id,
-                                std::int64_t now_ms) {
-  if (gateway_message_id.empty() || gateway_message_id == delivery_id) return {};
-  auto lock = db_->lock();
-  auto day = day_for(now_ms);
-  if (!day) return day.error();
-  return (*day)->alias.reset().bind(1, gateway_message_id).bind(2, delivery_id).run();
+void ReceiptBook::alias(std::string_view gateway_message_id, std::string_view delivery_id, std::int64_t now_ms) {
+  if (gateway_message_id.empty() || gateway_message_id == delivery_id) return;
+  std::lock_guard waiting(pending_mutex_);
+  aliases_.push_back({std::string(gateway_message_id), std::string(delivery_id), now_ms});
+}
+
+Result<void> ReceiptBook::write_pending(const std::unique_lock<std::mutex>& held) {
+  // Taken with the store's lock held, so whoever holds it next finds
+  // everything recorded before in the store (apply() looks only there).
+  (void)held;
+  std::vector<Expected> expected;
+  std::vector<Alias> aliases;
+  {
+    std::lock_guard waiting(pending_mutex_);
+    expected.swap(expected_);
+    aliases.swap(aliases_);
+  }
+  auto write_expected = [this](const Expected& e) -> Result<void> {
+    auto day = day_for(e.now_ms);
+    if (!day) return day.error();
+    return (*day)->expect.reset().bind(1, e.delivery_id).bind(2, e.record_json).bind(3, std::int64_t(e.parts)).run();
+  };
+  auto write_alias = [this](const Alias& a) -> Result<void> {
+    auto day = day_for(a.now_ms);
+    if (!day) return day.error();
+    return (*day)->alias.reset().bind(1, a.gateway_message_id).bind(2, a.delivery_id).run();
+  };
+  Result<void> result;
+  std::size_t expected_written = 0, aliases_written = 0;
+  while (result && expected_written < expected.size())
+    if ((result = write_expected(expected[expected_written]))) ++expected_written;
+  while (result && aliases_written < aliases.size())
+    if ((result = write_alias(aliases[aliases_written]))) ++aliases_written;
+  if (!result) {
+    // Kept, ahead of what was recorded since (a row written again is ignored).
+    std::lock_guard waiting(pending_mutex_);
+    expected_.insert(expected_.begin(), std::make_move_iterator(expected.begin() + std::ptrdiff_t(expected_written)),
+                     std::make_move_iterator(expected.end()));
+    aliases_.insert(aliases_.begin(), std::make_move_iterator(aliases.begin() + std::ptrdiff_t(aliases_written)),
+                    std::make_move_iterator(aliases.end()));
+  }
+  return result;
 }
 
 ReceiptBook::Day* ReceiptBook::expecting(std::string_view delivery_id) {
@@ -124,6 +157,7 @@ ReceiptBook::Day* ReceiptBook::expecting(std::string_view delivery_id) {
 
 Result<std::optional<ReceiptBook::Settled>> ReceiptBook::apply(const Receipt& receipt) {
   auto lock = db_->lock();
+  if (auto r = write_pending(lock); !r) return r.error();
   // Which delivery: our reference first, then the gateway's id (as an alias,
   // or as the reference itself for gateways that only echo ours). An alias may
   // be a day newer than its delivery's row (sent just before midnight, UTC).
@@ -170,6 +204,7 @@ Result<std::optional<ReceiptBook::Settled>> ReceiptBook::apply(const Receipt& re
 
 Result<int> ReceiptBook::forget_before(std::int64_t before_ms) {
   auto lock = db_->lock();
+  if (auto r = write_pending(lock); !r) return r.error();
   int forgotten = 0;
   for (auto it = days_.begin(); it != days_.end();) {
     const std::int64_t day = it->first;
@@ -188,6 +223,7 @@ Result<int> ReceiptBook::forget_before(std::int64_t before_ms) {
 
 std::vector<std::int64_t> ReceiptBook::days() {
   auto lock = db_->lock();
+  (void)write_pending(lock);  // a day is kept once something of it is written
   std::vector<std::int64_t> out;
   for (const auto& [day, d] : days_) out.insert(out.begin(), day);
   return out;

@@ -15,7 +15,16 @@
 // written before generations has its tables renamed to the day it is opened,
 // so they are forgotten as that day is.
 //
-// Thread safety: any thread (the SqliteDb's lock).
+// What expect() and alias() are given waits in memory until it is written
+// into the store's open group, by the sent ledger's writer first of all (its
+// write_first hook): so a send's expectation and alias are committed no later
+// than its ledger row, and a crash that loses them also loses that row, and
+// the delivery is sent (and expected) again. apply() writes what waits before
+// it looks. The senders then never wait for the store's lock for these two
+// rows (a tenth of an SMS fan-out's samples, bench/NOTES.md).
+//
+// Thread safety: any thread (a mutex for what waits, the SqliteDb's lock for
+// the store; that lock is taken first).
 #pragma once
 
 #include "connectors/receipt.h"
@@ -23,7 +32,9 @@
 
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
+#include <vector>
 
 namespace sunbeam {
 
@@ -33,9 +44,13 @@ class ReceiptBook {
   static Result<std::unique_ptr<ReceiptBook>> open(std::shared_ptr<SqliteDb> db, std::int64_t now_ms);
 
   // Before submit, at `now_ms`: the record to settle (JSON, core/status_record.h) and the parts to expect.
-  Result<void> expect(std::string_view delivery_id, std::string_view record_json, int parts, std::int64_t now_ms);
+  void expect(std::string_view delivery_id, std::string_view record_json, int parts, std::int64_t now_ms);
   // After the gateway accepted it under its own id.
-  Result<void> alias(std::string_view gateway_message_id, std::string_view delivery_id, std::int64_t now_ms);
+  void alias(std::string_view gateway_message_id, std::string_view delivery_id, std::int64_t now_ms);
+  // Writes what waits into the store's open group (committed by the store's
+  // rules or its owner's flush); with the store's lock held (`held`). On an
+  // error, what was not written waits still.
+  Result<void> write_pending(const std::unique_lock<std::mutex>& held);
 
   struct Settled {
     std::string delivery_id;
@@ -59,6 +74,15 @@ class ReceiptBook {
   struct Day {
     SqlStatement expect, alias, find, by_alias, add_part, delivered_parts, settle;
   };
+  struct Expected {
+    std::string delivery_id, record_json;
+    int parts = 1;
+    std::int64_t now_ms = 0;
+  };
+  struct Alias {
+    std::string gateway_message_id, delivery_id;
+    std::int64_t now_ms = 0;
+  };
   explicit ReceiptBook(std::shared_ptr<SqliteDb> db) : db_(std::move(db)) {}
   Result<void> adopt_tables_before_days(std::int64_t today);
   Result<void> open_day(std::int64_t day, bool create);  // with the lock held
@@ -67,6 +91,9 @@ class ReceiptBook {
   Day* expecting(std::string_view delivery_id);  // with the lock held
   std::shared_ptr<SqliteDb> db_;
   std::map<std::int64_t, Day, std::greater<>> days_;  // newest first
+  std::mutex pending_mutex_;
+  std::vector<Expected> expected_;  // waiting to be written; under pending_mutex_
+  std::vector<Alias> aliases_;      // likewise
 };
 
 }  // namespace sunbeam

@@ -53,6 +53,9 @@ Result<std::unique_ptr<SentLedger>> SentLedger::open(std::shared_ptr<SqliteDb> d
 }
 
 std::optional<SentLedger::Entry> SentLedger::find(const Key& key) {
+  // Not while a writer has taken sends out of pending_ and not yet written
+  // them: they would be in neither place.
+  std::lock_guard no_writer(writing_mutex_);
   {
     // Only records read again look (after a restart, or produced again), so a scan is fine.
     std::lock_guard waiting(pending_mutex_);
@@ -96,10 +99,11 @@ Result<void> SentLedger::write_pending(Commit commit) {
   }
   std::size_t written = 0;
   Result<void> result;
-  if (!sends.empty()) {
+  if (!sends.empty() || write_first_) {
     auto lock = db_->lock();
-    for (; written < sends.size(); ++written)
-      if (result = write(sends[written]); !result) break;
+    if (write_first_) result = write_first_(lock);
+    while (result && written < sends.size())
+      if ((result = write(sends[written]))) ++written;
   }
   bool due = commit == Commit::now;
   {

@@ -42,6 +42,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -78,6 +79,12 @@ class SentLedger {
   // pending_limit sends or max_age would be lost.
   enum class Commit : std::uint8_t { now, when_due };
   Result<void> write_pending(Commit commit = Commit::now);
+  // Rows that must be committed no later than the sends recorded after them
+  // (a send's receipt expectation and alias, ReceiptBook::write_pending):
+  // `writes` runs with the store's lock held at every write_pending(),
+  // before the waiting sends are written. Set once, before any record().
+  using WriteFirst = std::function<Result<void>(const std::unique_lock<std::mutex>& held)>;
+  void write_first(WriteFirst writes) { write_first_ = std::move(writes); }
   // Forgets the sends of events last sent before `before_ms`; how many.
   Result<std::int64_t> forget_before(std::int64_t before_ms);
   std::int64_t size();
@@ -93,6 +100,7 @@ class SentLedger {
   bool commit_due(std::chrono::steady_clock::time_point now) const;
   Result<void> write(const Pending& send);  // with the store's lock held
   std::shared_ptr<SqliteDb> db_;
+  WriteFirst write_first_;
   const std::size_t pending_limit_;
   const std::chrono::milliseconds max_age_;
   std::mutex writing_mutex_;  // held through write_pending(), outside the others

@@ -1,3 +1,4 @@
+#include "engine/dispatch/receipt_book.h"
 #include "engine/dispatch/sent_ledger.h"
 #include "tests/support/doctest_result.h"
 
@@ -320,4 +321,47 @@ TEST_CASE("sends recorded from many threads are each written once") {
   CHECK(failures == 0);
   CHECK(l.size() == 2000);
   for (const auto& a : accounts) CHECK(l.find({"e1", a, "sms", ""}));
+}
+
+TEST_CASE("a send's receipt rows wait with it and are committed no later than its ledger row") {
+  const ScratchDir scratch("sunbeam-ledger-receipts-");
+  const auto file = scratch.path / "dispatch.sqlite";
+  constexpr std::int64_t now_ms = 20'000LL * 86'400'000;  // day 20,000
+  const auto committed = [&](const std::string& table) { return committed_rows(file, table); };
+  auto db = SqliteDb::open(file, {.group_writes = 100});
+  REQUIRE(db);
+  auto ledger = SentLedger::open(*db, /*pending_limit=*/2, /*max_age=*/std::chrono::hours(1));
+  REQUIRE(ledger);
+  auto receipts = ReceiptBook::open(*db, now_ms);
+  REQUIRE(receipts);
+  auto& l = **ledger;
+  auto& book = **receipts;
+  l.write_first([&](const std::unique_lock<std::mutex>& held) { return book.write_pending(held); });
+
+  // As dispatch does: the expectation before the submit, the alias then the ledger row on accept.
+  book.expect("d1", "{\"record\":1}", 1, now_ms);
+  book.alias("gw-1", "d1", now_ms);
+  REQUIRE(l.record(sms("A1"), {now_ms, "primary", "gw-1"}));
+  CHECK(committed("sent_by_event") == 0);  // all three wait in memory: not even a day's tables yet
+  CHECK(committed("sqlite_master WHERE name GLOB 'receipt_*'") == 0);
+  book.expect("d2", "{\"record\":2}", 1, now_ms);
+  book.alias("gw-2", "d2", now_ms);
+  REQUIRE(l.record(sms("A2"), {now_ms, "primary", "gw-2"}));  // the second waiting send: committed, receipts first
+  CHECK(committed("sent_by_event") == 2);
+  CHECK(committed("receipt_expected_20000") == 2);
+  CHECK(committed("receipt_alias_20000") == 2);
+
+  book.expect("d3", "{\"record\":3}", 1, now_ms);  // about to be submitted
+  REQUIRE(l.write_pending(SentLedger::Commit::when_due));  // the consumer's turn: written into the open group
+  CHECK(committed("receipt_expected_20000") == 2);
+  REQUIRE(l.write_pending());
+  CHECK(committed("receipt_expected_20000") == 3);
+
+  // A receipt finds what still waits (apply writes it first).
+  book.alias("gw-3", "d3", now_ms);
+  auto settled = book.apply({"", "gw-3", ReceiptOutcome::delivered, 0, 0, "DELIVRD"});
+  REQUIRE(settled);
+  REQUIRE(*settled);
+  CHECK((*settled)->delivery_id == "d3");
+  CHECK((*settled)->record_json == "{\"record\":3}");
 }
