@@ -241,6 +241,7 @@ Result<void> DispatchRole::start() {
     Lane* l = lane.get();
     l->thread = std::thread([this, l] { send_loop(*l); });
   }
+  ledger_->write_in_background();
   consumer_thread_ = std::thread([this] { consume_loop(); });
   return {};
 }
@@ -266,6 +267,7 @@ void DispatchRole::stop() {
   }
   if (auto r = producer_->flush(30s); !r) spdlog::error("dispatch: {}", r.error().message);
   commit_finished();
+  ledger_->stop_writing();
   consumer_->close();
   urgent_consumer_->close();
   receipt_consumer_->close();

@@ -173,10 +173,10 @@ class DispatchRole {
   kafka::Topics topics_;
   const Clock& clock_;
   std::shared_ptr<SqliteDb> db_;
+  std::unique_ptr<ReceiptBook> receipts_;  // before the ledger: its writer thread writes the book's rows
   std::unique_ptr<SentLedger> ledger_;
   std::unique_ptr<DeferralStore> deferrals_;
   std::unique_ptr<DailyCaps> caps_;
-  std::unique_ptr<ReceiptBook> receipts_;
   std::unique_ptr<ReadMarks> marks_;  // consumer thread only
   std::unique_ptr<kafka::Consumer> consumer_;         // deliveries.<tier>
   // deliveries.urgent, in a group of its own: librdkafka hands a consumer's

@@ -1,5 +1,7 @@
 #include "engine/dispatch/sent_ledger.h"
 
+#include <spdlog/spdlog.h>
+
 #include <iterator>
 #include <vector>
 
@@ -77,14 +79,54 @@ Result<void> SentLedger::record(const Key& key, const Entry& entry) {
     pending_.push_back({std::string(key.event_id), std::string(key.account), std::string(key.channel),
                         std::string(key.delivery_id), entry});
     const auto now = std::chrono::steady_clock::now();
-    if (!oldest_) oldest_ = now;
+    if (!oldest_) {
+      oldest_ = now;
+      oldest_set_.notify_one();
+    }
     if (!commit_due(now)) return {};
   }
   return write_pending(Commit::now);
 }
 
 bool SentLedger::commit_due(std::chrono::steady_clock::time_point now) const {
-  return pending_.size() + uncommitted_ >= pending_limit_ || (oldest_ && now - *oldest_ >= max_age_);
+  if (pending_.size() + uncommitted_ >= pending_limit_) return true;
+  return !background_ && oldest_ && now - *oldest_ >= max_age_;
+}
+
+void SentLedger::write_in_background() {
+  writer_ = std::thread([this] { run_writer(); });
+  background_ = true;
+}
+
+void SentLedger::stop_writing() {
+  {
+    std::lock_guard waiting(pending_mutex_);
+    stopping_ = true;
+  }
+  background_ = false;  // recording threads watch the age again
+  oldest_set_.notify_one();
+  if (writer_.joinable()) writer_.join();
+}
+
+void SentLedger::run_writer() {
+  std::unique_lock waiting(pending_mutex_);
+  while (!stopping_) {
+    if (!oldest_) {
+      oldest_set_.wait(waiting, [this] { return stopping_ || oldest_; });
+      continue;
+    }
+    const auto due = *oldest_ + max_age_;
+    if (std::chrono::steady_clock::now() < due) {
+      oldest_set_.wait_until(waiting, due);
+      continue;
+    }
+    waiting.unlock();
+    if (auto r = write_pending(Commit::now); !r) {
+      spdlog::error("dispatch ledger: {} (will try again)", r.error().message);
+      std::this_thread::sleep_for(max_age_);  // what waits stays oldest_: not in a spin
+    }
+    waiting.lock();
+  }
 }
 
 Result<void> SentLedger::write_pending(Commit commit) {

@@ -30,9 +30,14 @@
 // and those written but not committed, as it loses an open group: the ledger
 // commits once `pending_limit` (dispatch.ledger_batch) would be lost, or the
 // oldest of them is `max_age` (dispatch.ledger_interval) old, as the group
-// commit does; the recording thread does it itself when its send is the one
-// that reaches either. (Without the age, a consumer thread waiting on Kafka
-// let ~500 sends wait: 310 duplicates per SIGKILL where the group gave 96.)
+// commit does. The recording thread commits itself when its send is the one
+// that reaches the count; the age is watched by a writer thread of the
+// ledger's own (write_in_background; without it, by the recording thread
+// too). (Without the age, a consumer thread waiting on Kafka let ~500 sends
+// wait: 310 duplicates per SIGKILL where the group gave 96. With the age
+// watched by the recording thread, the connector's one transfer thread, which
+// is most of an SMS fan-out's critical path, spent a third of its time
+// writing and committing: bench/NOTES.md.)
 //
 // Thread safety: any thread (a mutex for the waiting sends, the SqliteDb's
 // lock for the store).
@@ -41,11 +46,14 @@
 #include "engine/storage/sqlite_db.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <vector>
 
 namespace sunbeam {
@@ -85,6 +93,11 @@ class SentLedger {
   // before the waiting sends are written. Set once, before any record().
   using WriteFirst = std::function<Result<void>(const std::unique_lock<std::mutex>& held)>;
   void write_first(WriteFirst writes) { write_first_ = std::move(writes); }
+  // Starts the writer thread that commits what waits once the oldest is
+  // max_age old (stopped and joined by the destructor, which does not write).
+  void write_in_background();
+  void stop_writing();  // stops and joins that thread; what waits stays waiting
+  ~SentLedger() { stop_writing(); }
   // Forgets the sends of events last sent before `before_ms`; how many.
   Result<std::int64_t> forget_before(std::int64_t before_ms);
   std::int64_t size();
@@ -96,8 +109,10 @@ class SentLedger {
   };
   SentLedger(std::shared_ptr<SqliteDb> db, std::size_t pending_limit, std::chrono::milliseconds max_age)
       : db_(std::move(db)), pending_limit_(std::max<std::size_t>(1, pending_limit)), max_age_(max_age) {}
-  // Whether what waits or is uncommitted must be committed now; under pending_mutex_.
+  // Whether what waits or is uncommitted must be committed now (by its
+  // count; also by its age unless the writer thread watches that); under pending_mutex_.
   bool commit_due(std::chrono::steady_clock::time_point now) const;
+  void run_writer();
   Result<void> write(const Pending& send);  // with the store's lock held
   std::shared_ptr<SqliteDb> db_;
   WriteFirst write_first_;
@@ -109,6 +124,10 @@ class SentLedger {
   std::size_t uncommitted_ = 0;   // written since this ledger last committed; under pending_mutex_
   // When the oldest send waiting or uncommitted was recorded; under pending_mutex_.
   std::optional<std::chrono::steady_clock::time_point> oldest_;
+  std::condition_variable oldest_set_;  // the writer thread waits on it for oldest_ or stopping_
+  bool stopping_ = false;               // under pending_mutex_
+  std::thread writer_;
+  std::atomic<bool> background_{false};  // the writer thread watches the age
   SqlStatement find_, insert_, count_, touch_event_, old_events_, forget_event_, forget_event_sends_;
   SqlStatement legacy_find_, legacy_forget_, legacy_count_;
   bool legacy_ = false;  // the id-keyed table of a store written before is still there

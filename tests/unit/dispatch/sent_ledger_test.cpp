@@ -291,6 +291,32 @@ TEST_CASE("a send that has waited max_age is committed with the next one recorde
   CHECK(committed_rows(file, "sent_by_event") == 3);
 }
 
+TEST_CASE("with its writer thread, the ledger commits a send that has waited max_age with no other call") {
+  const ScratchDir scratch("sunbeam-ledger-writer-");
+  const auto file = scratch.path / "dispatch.sqlite";
+  auto db = SqliteDb::open(file, {.group_writes = 100});
+  REQUIRE(db);
+  auto ledger = SentLedger::open(*db, /*pending_limit=*/100, /*max_age=*/std::chrono::milliseconds(5));
+  REQUIRE(ledger);
+  auto& l = **ledger;
+  l.write_in_background();
+  REQUIRE(l.record(sms("W1"), {1000, "primary", ""}));
+  REQUIRE(l.record(sms("W2"), {1001, "primary", ""}));  // not old yet: returns without writing
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (committed_rows(file, "sent_by_event") < 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  CHECK(committed_rows(file, "sent_by_event") == 2);
+  // And again, once the first commit has reset the age.
+  REQUIRE(l.record(sms("W3"), {1002, "primary", ""}));
+  while (committed_rows(file, "sent_by_event") < 3 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  CHECK(committed_rows(file, "sent_by_event") == 3);
+  l.stop_writing();
+  REQUIRE(l.record(sms("W4"), {1003, "primary", ""}));  // stopped: waits for a caller again
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(committed_rows(file, "sent_by_event") == 3);
+}
+
 TEST_CASE("sends recorded from many threads are each written once") {
   const ScratchDir scratch("sunbeam-ledger-threads-");
   const fs::path& dir = scratch.path;
