@@ -188,7 +188,7 @@ void DigestRole::run() {
 std::vector<kafka::Message> DigestRole::poll() {
   std::vector<kafka::Message> out;
   int wait_ms = 200;
-  if (consumer_->fenced()) {  // what librdkafka still fetches is the other process's
+  if (consumer_->check_fenced()) {  // what librdkafka still fetches is the other process's
     std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
     return out;
   }
@@ -201,7 +201,7 @@ std::vector<kafka::Message> DigestRole::poll() {
       at_end_.insert(std::move(partition));
     } else if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
       rd_kafka_message_destroy(m);
-      (void)consumer_->fenced();  // says why, once
+      (void)consumer_->check_fenced();  // says why, once
       break;
     } else if (m->err) {
       spdlog::warn("digest: kafka consumer: {}", rd_kafka_message_errstr(m));

@@ -76,6 +76,8 @@ class DigestRole {
   // calendar (schedule.calendar), the store, Kafka.
   Result<void> start();
   void stop();
+  // Another process joined the digest group as this instance (any thread; /readyz).
+  bool fenced() const { return consumer_ && consumer_->fenced(); }
 
   // The operator's "send now" for `date` (YYYY-MM-DD; "" = today in
   // schedule.timezone): that date's digest is built from every pending item

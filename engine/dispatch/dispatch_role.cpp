@@ -365,6 +365,12 @@ void DispatchRole::purge_cancelled(Lane& lane, std::unique_lock<std::mutex>& loc
 
 // ---- the consumer thread -------------------------------------------------
 
+bool DispatchRole::fenced() const {
+  for (const auto* c : {consumer_.get(), urgent_consumer_.get(), receipt_consumer_.get()})
+    if (c && c->fenced()) return true;
+  return false;
+}
+
 std::vector<kafka::PartitionLag> DispatchRole::consumer_lag() const {
   std::vector<kafka::PartitionLag> out;
   for (const auto* c : {consumer_.get(), urgent_consumer_.get()}) {

@@ -108,6 +108,8 @@ class DispatchRole {
   void attach_metrics(metrics::Registry& registry);
   Result<void> start();
   void stop();
+  // Another process joined one of dispatch's groups as this instance (any thread; /readyz).
+  bool fenced() const;
   const DispatchStats& stats() const { return stats_; }
   // Deliveries of `topic` read and not yet finished (what backpressure bounds).
   std::size_t unfinished(const std::string& topic) const { return offsets_.pending(topic); }

@@ -46,6 +46,8 @@ class FanoutRole {
   std::vector<kafka::PartitionLag> consumer_lag() const { return consumer_ ? consumer_->lag() : std::vector<kafka::PartitionLag>{}; }
   Result<void> start();
   void stop();
+  // Another process joined the fanout group as this instance (any thread; /readyz).
+  bool fenced() const { return consumer_ && consumer_->fenced(); }
   const FanoutStats& stats() const { return stats_; }
 
  private:

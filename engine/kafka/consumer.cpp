@@ -99,11 +99,13 @@ Result<void> Consumer::assign(const std::vector<std::string>& topics, const std:
   return {};
 }
 
-bool Consumer::fenced() {
-  if (fenced_) return true;
+bool Consumer::fenced() const { return rd_kafka_fatal_error(rk_, nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR; }
+
+bool Consumer::check_fenced() {
+  if (fenced_logged_) return true;
   char reason[512];
   if (rd_kafka_fatal_error(rk_, reason, sizeof reason) == RD_KAFKA_RESP_ERR_NO_ERROR) return false;
-  fenced_ = true;
+  fenced_logged_ = true;
   spdlog::error("kafka consumer {}: {}: it reads nothing more. Another process joined its group as the same static "
                 "member (the same kafka.instance_id): give every instance its own",
                 rd_kafka_name(rk_), reason);
@@ -114,7 +116,7 @@ std::vector<Message> Consumer::poll_batch(std::size_t max, std::chrono::millisec
   std::vector<Message> out;
   // librdkafka goes on fetching for a fenced member; what it fetched belongs
   // to the process that fenced it.
-  if (fenced()) {
+  if (check_fenced()) {
     std::this_thread::sleep_for(timeout);
     return out;
   }
@@ -129,7 +131,7 @@ std::vector<Message> Consumer::poll_batch(std::size_t max, std::chrono::millisec
       set_position(topic, m->partition, m->offset);  // an end event's offset is the end
     } else if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
       rd_kafka_message_destroy(m);
-      (void)fenced();  // says why, once
+      (void)check_fenced();  // says why, once
       break;
     } else if (m->err) {
       spdlog::warn("kafka consumer {}: {}", rd_kafka_name(rk_), rd_kafka_message_errstr(m));

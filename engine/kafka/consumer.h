@@ -116,15 +116,18 @@ class Consumer {
 
   // The offsets after `messages`, per partition (caller owns the list).
   static rd_kafka_topic_partition_list_t* next_offsets(const std::vector<Message>& messages);
-  // Whether another process joined the group as this static member; the
-  // first time, logs why. A fenced consumer hands out nothing more.
-  bool fenced();
+  // Whether another process joined the group as this static member (any
+  // thread; librdkafka's fatal error, which for a consumer is only that).
+  bool fenced() const;
+  // fenced(), from the polling thread, which the first time says why. A
+  // fenced consumer hands out nothing more.
+  bool check_fenced();
 
  private:
   explicit Consumer(rd_kafka_t* rk);
   rd_kafka_t* rk_;
   bool closed_ = false;
-  bool fenced_ = false;  // fenced as a static member: logged once
+  bool fenced_logged_ = false;  // polling thread
   std::set<std::pair<std::string, int>> assigned_;
   std::set<std::pair<std::string, int>> at_end_;
   // Next offset per partition as poll_batch last saw it; read by lag() from other threads.

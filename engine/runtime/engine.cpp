@@ -211,6 +211,9 @@ Result<void> start_http(Engine::Parts& p, const EngineOptions& options) {
   ctx.not_ready = [&p]() -> std::optional<std::string> {
     if (!p.kafka_reachable) return "Kafka does not answer (" + p.settings.bootstrap + ")";
     if (p.status && !p.status->caught_up()) return "the status index is catching up with the status topic";
+    if ((p.fanout && p.fanout->fenced()) || (p.dispatch && p.dispatch->fenced()) || (p.digest && p.digest->fenced()))
+      return "fenced: another process joined this instance's consumer groups (the same kafka.instance_id); "
+             "this one reads nothing more";
     return std::nullopt;
   };
   auto routes = ApiRoutes::install(*p.http, std::move(ctx));

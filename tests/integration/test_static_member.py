@@ -3,7 +3,7 @@
 broker. A second process started with the same instance id (a mistake: every
 instance needs its own) takes the groups over: the first stops reading and its
 log says why, naming kafka.instance_id; what is published afterwards is sent by
-the second, once, and the first sends none of it.
+the second, once, and the first sends none of it, and answers 503 on /readyz.
 
 (That a killed engine started again gets its partitions back at once, instead
 of after the session timeout, is what makes this fencing happen; its speed is
@@ -67,6 +67,12 @@ def main():
         if not all("kafka.instance_id" in line for line in fenced_lines):
             failures.append(f"the fencing message does not name kafka.instance_id: {fenced_lines[0]}")
         print(f"  the first engine logged {len(fenced_lines)} fenced consumer(s), e.g. {fenced_lines[0][:160]}")
+        ready_status, ready = first.request("GET", "/readyz", token=None)
+        if ready_status != 503 or "kafka.instance_id" not in (ready or {}).get("why", ""):
+            failures.append(f"the fenced engine's /readyz answered {ready_status} {ready}, not 503 naming kafka.instance_id")
+        ready_status, ready = second.request("GET", "/readyz", token=None)
+        if ready_status != 200:
+            failures.append(f"the second engine's /readyz answered {ready_status} {ready}")
 
         status, body = second.publish([after])
         assert status == 202, body
