@@ -2,11 +2,9 @@
 
 #include "config/calendar.h"
 
-#include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <thread>
 
 namespace sunbeam {
 namespace {
@@ -110,7 +108,6 @@ Result<void> DigestRole::start() {
   if (!producer) return producer.error();
   producer_ = std::move(*producer);
 
-  at_end_.clear();
   due_since_.reset();
   records_owed_ = true;
   runs_unfinished_ = true;  // a run a stop or crash interrupted is finished first
@@ -156,13 +153,13 @@ std::int64_t DigestRole::pending_items() const {
 
 void DigestRole::run() {
   while (running_) {
-    const auto batch = poll();
+    const auto batch = consumer_->poll_batch(items_per_batch, 200ms);
     if (!batch.empty()) store(batch);
     apply_cancellations();
     if (work_due()) {
       const auto now = std::chrono::steady_clock::now();
       if (!due_since_) due_since_ = now;
-      const bool read_all = caught_up();
+      const bool read_all = consumer_->group_caught_up();
       if (read_all || now - *due_since_ >= backlog_wait) {
         if (!read_all)
           spdlog::warn("digest: the digest topic is not read to its end after {} s; running with the items stored",
@@ -179,60 +176,6 @@ void DigestRole::run() {
       if (auto r = store_->prune(ms(clock_.now() - keep_settled)); !r) spdlog::warn("digest: {}", r.error().message);
     }
   }
-}
-
-// Consumer::poll_batch keeps partition ends only for whole-topic readers; a
-// group member needs them too, to know that what fanout produced before a
-// run is stored (enable.partition.eof: librdkafka reports the end of a
-// read_committed partition at its last stable offset, past commit markers).
-std::vector<kafka::Message> DigestRole::poll() {
-  std::vector<kafka::Message> out;
-  int wait_ms = 200;
-  if (consumer_->check_fenced()) {  // what librdkafka still fetches is the other process's
-    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
-    return out;
-  }
-  while (out.size() < items_per_batch) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_->handle(), wait_ms);
-    if (!m) break;
-    wait_ms = 0;  // take what is already fetched, wait no more
-    std::pair<std::string, int> partition{m->rkt ? rd_kafka_topic_name(m->rkt) : "", m->partition};
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      at_end_.insert(std::move(partition));
-    } else if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
-      rd_kafka_message_destroy(m);
-      (void)consumer_->check_fenced();  // says why, once
-      break;
-    } else if (m->err) {
-      spdlog::warn("digest: kafka consumer: {}", rd_kafka_message_errstr(m));
-    } else {
-      at_end_.erase(partition);
-      rd_kafka_timestamp_type_t type;
-      out.push_back(kafka::Message{std::move(partition.first), m->partition, m->offset,
-                                   m->key ? std::string(static_cast<const char*>(m->key), m->key_len) : std::string(),
-                                   std::string(static_cast<const char*>(m->payload), m->len),
-                                   rd_kafka_message_timestamp(m, &type)});
-    }
-    rd_kafka_message_destroy(m);
-  }
-  return out;
-}
-
-// Every partition this member holds has been read to its end since its last
-// record. False while the group has given it none.
-bool DigestRole::caught_up() {
-  rd_kafka_topic_partition_list_t* assigned = nullptr;
-  if (rd_kafka_assignment(consumer_->handle(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR || !assigned) return false;
-  bool all = assigned->cnt > 0;
-  std::set<std::pair<std::string, int>> held;
-  for (int i = 0; i < assigned->cnt; ++i) {
-    std::pair<std::string, int> partition{assigned->elems[i].topic, assigned->elems[i].partition};
-    if (!at_end_.contains(partition)) all = false;
-    held.insert(std::move(partition));
-  }
-  rd_kafka_topic_partition_list_destroy(assigned);
-  std::erase_if(at_end_, [&](const auto& p) { return !held.contains(p); });  // revoked since
-  return all;
 }
 
 void DigestRole::store(const std::vector<kafka::Message>& batch) {

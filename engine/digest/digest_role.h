@@ -96,8 +96,6 @@ class DigestRole {
 
  private:
   void run();
-  std::vector<kafka::Message> poll();
-  bool caught_up();
   void store(const std::vector<kafka::Message>& batch);
   void apply_cancellations();
   // Whether there is a run to do now: a request, an unfinished run, or a
@@ -126,7 +124,6 @@ class DigestRole {
 
   SystemTime started_at_{};
   Day next_day_{};                   // the first day the schedule has not settled
-  std::set<std::pair<std::string, int>> at_end_;  // partitions read to their end since their last record
   std::optional<std::chrono::steady_clock::time_point> due_since_;  // work waiting for the topic's backlog
   bool records_owed_ = true;         // status records may be waiting in the store
   bool runs_unfinished_ = true;      // a run may be planned and not all produced

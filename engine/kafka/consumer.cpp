@@ -187,6 +187,21 @@ bool Consumer::caught_up() const {
   return true;
 }
 
+bool Consumer::group_caught_up() {
+  rd_kafka_topic_partition_list_t* assigned = nullptr;
+  if (rd_kafka_assignment(rk_, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR || !assigned) return false;
+  bool all = assigned->cnt > 0;
+  std::set<std::pair<std::string, int>> held;
+  for (int i = 0; i < assigned->cnt; ++i) {
+    std::pair<std::string, int> partition{assigned->elems[i].topic, assigned->elems[i].partition};
+    if (!at_end_.contains(partition)) all = false;
+    held.insert(std::move(partition));
+  }
+  rd_kafka_topic_partition_list_destroy(assigned);
+  std::erase_if(at_end_, [&](const auto& p) { return !held.contains(p); });  // revoked since
+  return all;
+}
+
 rd_kafka_topic_partition_list_t* Consumer::next_offsets(const std::vector<Message>& messages) {
   std::map<std::pair<std::string, int>, std::int64_t> next;
   for (const auto& m : messages) {

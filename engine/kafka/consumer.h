@@ -74,6 +74,12 @@ class Consumer {
   // Assign mode: true once every assigned partition has reported its end
   // since the last record read from it.
   bool caught_up() const;
+  // Group mode: the same for the partitions the group gives this member now
+  // (forgetting ends of partitions revoked since); false while it has none.
+  // The digest needs it to know that what fanout produced before a run is
+  // stored (enable.partition.eof: librdkafka reports the end of a
+  // read_committed partition at its last stable offset, past commit markers).
+  bool group_caught_up();
 
   // Commits, synchronously, the offsets after `processed` (per partition).
   Result<void> commit(const std::vector<Message>& processed);
