@@ -3,7 +3,10 @@
 // own), against a baseline measured in the same run: reading the same files
 // and counting their lines (the I/O floor).
 //
-//   bench_directory [--subscribers N] [--holdings M] [--runs R] [--dir DIR]
+//   bench_directory [--subscribers N] [--holdings M] [--runs R] [--dir DIR] [--keep 1]
+//
+// --keep 1 keeps the generated files in DIR and reuses them on the next run
+// with the same sizes (generating 10M + 50M rows takes longer than loading them).
 //
 // Prints one line per run, a summary with medians, spread and ratios, and last
 // one JSON line with every run's figures (for bench/run.py).
@@ -35,6 +38,7 @@ struct Options {
   long holdings = 5'000'000;
   int runs = 3;
   fs::path dir = fs::temp_directory_path() / "sunbeam-bench-directory";
+  bool keep = false;
 };
 
 Config bench_config() {
@@ -110,13 +114,24 @@ int main(int argc, char** argv) {
     else if (flag == "--holdings") o.holdings = std::atol(argv[i + 1]);
     else if (flag == "--runs") o.runs = std::atoi(argv[i + 1]);
     else if (flag == "--dir") o.dir = argv[i + 1];
+    else if (flag == "--keep") o.keep = std::atoi(argv[i + 1]) != 0;
     else {
-      std::fprintf(stderr, "usage: bench_directory [--subscribers N] [--holdings M] [--runs R] [--dir DIR]\n");
+      std::fprintf(stderr, "usage: bench_directory [--subscribers N] [--holdings M] [--runs R] [--dir DIR] [--keep 1]\n");
       return 2;
     }
   }
-  std::printf("generating %ld subscribers and %ld holdings in %s\n", o.subscribers, o.holdings, o.dir.c_str());
-  generate(o);
+  const fs::path sizes = o.dir / "sizes";
+  const std::string want = std::to_string(o.subscribers) + " " + std::to_string(o.holdings);
+  std::string have;
+  if (o.keep) std::getline(std::ifstream(sizes) >> std::ws, have);
+  if (have == want) {
+    std::printf("reusing %ld subscribers and %ld holdings in %s\n", o.subscribers, o.holdings, o.dir.c_str());
+  } else {
+    std::printf("generating %ld subscribers and %ld holdings in %s\n", o.subscribers, o.holdings, o.dir.c_str());
+    fs::remove(sizes);
+    generate(o);
+    if (o.keep) std::ofstream(sizes) << want << '\n';
+  }
   const Config config = bench_config();
   DirectoryConfig files{o.dir / "subscribers.csv", o.dir / "holdings.csv", {}};
 
@@ -160,6 +175,6 @@ int main(int argc, char** argv) {
   std::printf("{\"subscribers\": %ld, \"holdings\": %ld, \"load_seconds\": %s, \"peak_rss_mib\": %s, "
               "\"baseline_seconds\": %s}\n",
               o.subscribers, o.holdings, list(load_s).c_str(), list(load_rss).c_str(), list(base_s).c_str());
-  fs::remove_all(o.dir);
+  if (!o.keep) fs::remove_all(o.dir);
   return 0;
 }
