@@ -1,12 +1,18 @@
 #include "engine/directory/csv_reader.h"
 
+#include <algorithm>
+
 namespace sunbeam {
 
-CsvReader::CsvReader(std::istream& in) : in_(in), buffer_(1 << 20) {}
+CsvReader::CsvReader(std::istream& in) : CsvReader(in, 1, std::size_t(-1)) {}
+
+CsvReader::CsvReader(std::istream& in, int first_line, std::size_t limit)
+    : in_(in), unread_(limit), buffer_(1 << 20), current_line_(first_line), at_start_(first_line == 1) {}
 
 bool CsvReader::fill() {
-  in_.read(buffer_.data(), std::streamsize(buffer_.size()));
+  in_.read(buffer_.data(), std::streamsize(std::min(buffer_.size(), unread_)));
   end_ = std::size_t(in_.gcount());
+  unread_ -= end_;
   pos_ = 0;
   return end_ > 0;
 }

@@ -14,6 +14,10 @@ namespace sunbeam {
 class CsvReader {
  public:
   explicit CsvReader(std::istream& in);
+  // Reads a part of a file (split_csv): at most `limit` bytes from where `in`
+  // stands, which is on line `first_line`; a byte order mark is skipped only
+  // at line 1, a file's start.
+  CsvReader(std::istream& in, int first_line, std::size_t limit);
   // Reads the next record into `fields`; false at the end of the input.
   // `line()` is then the 1-based line the record started on, and `error()`
   // says what was wrong with it (an unclosed quote), if anything.
@@ -27,6 +31,7 @@ class CsvReader {
   void take_plain(std::string& field);
 
   std::istream& in_;
+  std::size_t unread_;  // bytes this reader may still take from in_
   std::vector<char> buffer_;
   std::size_t pos_ = 0, end_ = 0;
   int current_line_ = 1;

@@ -1,12 +1,19 @@
 #include "engine/directory/directory.h"
 
 #include "engine/directory/csv_reader.h"
+#include "engine/directory/csv_split.h"
+
+#include <boost/interprocess/file_mapping.hpp>
+#include <boost/interprocess/mapped_region.hpp>
 
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <thread>
 
 namespace sunbeam {
 
@@ -106,6 +113,16 @@ std::size_t count_lines(const std::filesystem::path& path) {
   return lines;
 }
 
+// Frees a vector's memory now. (`v = {}` would not: it assigns an empty
+// initializer list and keeps the capacity.)
+template <class Vector>
+void release(Vector& v) {
+  Vector().swap(v);
+}
+
+// (symbol id, subscriber) rows of a holdings or watchlist file: 50,000,000 of them at 10M.
+using SymbolPairs = std::vector<std::pair<std::uint32_t, SubscriberIndex>>;
+
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
   std::size_t start = 0;
@@ -118,6 +135,28 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
   return out;
 }
 
+// A file mapped read-only into memory (Boost.Interprocess), so that it can
+// be cut into parts read by several threads; not ok() for a file that cannot
+// be mapped (an empty file, a pipe), which is then read as a stream.
+class MappedFile {
+ public:
+  explicit MappedFile(const std::filesystem::path& path) {
+    try {
+      file_ = boost::interprocess::file_mapping(path.c_str(), boost::interprocess::read_only);
+      region_ = boost::interprocess::mapped_region(file_, boost::interprocess::read_only);
+      region_.advise(boost::interprocess::mapped_region::advice_sequential);
+    } catch (const boost::interprocess::interprocess_exception&) {
+      region_ = {};
+    }
+  }
+  bool ok() const { return region_.get_size() > 0; }
+  std::string_view text() const { return {static_cast<const char*>(region_.get_address()), region_.get_size()}; }
+
+ private:
+  boost::interprocess::file_mapping file_;
+  boost::interprocess::mapped_region region_;
+};
+
 }  // namespace
 
 // Builds a Directory row by row; each row is validated whole before anything
@@ -128,13 +167,12 @@ class DirectoryBuilder {
     dir_.by_tier_.resize(config.tiers.size());
   }
 
-  void read_subscribers(std::istream& in, const std::string& name, std::size_t lines_hint) {
+  void read_subscribers(CsvReader& csv, const std::string& name, std::size_t lines_hint) {
     if (lines_hint > 1) {
       dir_.subscribers_.reserve(lines_hint - 1);
       dir_.accounts_.reserve(lines_hint - 1);
       lines_.reserve(lines_hint - 1);
     }
-    CsvReader csv(in);
     std::vector<std::string> f;
     if (!csv.next(f) || !header_is(f, subscriber_columns)) {
       problem(name, 1, "the header must be " + join(subscriber_columns));
@@ -156,59 +194,57 @@ class DirectoryBuilder {
     order_by_account();
   }
 
-  // Holdings or watchlist: `account_id,symbol` rows into `pairs`. Rows are
-  // read in batches and their accounts looked up together (find_many: a
-  // holdings file names accounts in no order, so each look-up one at a time
-  // waits on memory); problems are still reported in line order.
-  void read_pairs(std::istream& in, const std::string& name, std::size_t lines_hint,
-                  std::vector<std::pair<std::uint32_t, SubscriberIndex>>& pairs) {
+  // A holdings or watchlist file (`account_id,symbol` rows) from a stream,
+  // on this thread: tests, imports, a file that cannot be mapped.
+  void read_pairs(std::istream& in, const std::string& name, std::size_t lines_hint, std::vector<SymbolPairs>& out) {
     CsvReader csv(in);
-    std::vector<std::string> f;
-    if (!csv.next(f) || f.size() != 2 || f[0] != "account_id" || f[1] != "symbol") {
-      problem(name, 1, "the header must be account_id,symbol");
-      return;
-    }
-    if (lines_hint > 1) pairs.reserve(pairs.size() + lines_hint - 1);
-    constexpr std::size_t batch_size = 256;
-    struct Row {
-      std::string account, symbol;
-      int line = 0;
-    };
-    std::vector<Row> rows(batch_size);
-    std::vector<std::string_view> accounts(batch_size);
-    std::vector<std::optional<SubscriberIndex>> found(batch_size);
-    std::size_t n = 0;
-    const auto account_of = [this](SubscriberIndex i) { return dir_.account_of(i); };
-    const auto prefetch = [this](SubscriberIndex i) { __builtin_prefetch(&dir_.subscribers_[i].account); };
-    const auto resolve = [&] {
-      for (std::size_t k = 0; k < n; ++k) accounts[k] = rows[k].account;
-      dir_.accounts_.find_many(std::span(accounts.data(), n), std::span(found.data(), n), account_of, prefetch);
-      for (std::size_t k = 0; k < n; ++k) {
-        const Row& r = rows[k];
-        if (!found[k]) problem(name, r.line, "account \"" + r.account + "\" is not in the subscribers file; row skipped");
-        else if (!valid_symbol(r.symbol))
-          problem(name, r.line, "\"" + r.symbol + "\" is not a security code like 600519.SH; row skipped");
-        else pairs.emplace_back(intern(r.symbol), *found[k]);
-      }
-      n = 0;
-    };
-    while (csv.next(f)) {
-      if (f.size() == 1 && f[0].empty()) continue;
-      if (!csv.error().empty() || f.size() != 2) {
-        resolve();
-        problem(name, csv.line(), (csv.error().empty() ? "expected 2 fields" : csv.error()) + "; row skipped");
-        continue;
-      }
-      rows[n].account.swap(f[0]);
-      rows[n].symbol.swap(f[1]);
-      rows[n].line = csv.line();
-      if (++n == batch_size) resolve();
-    }
-    resolve();
+    if (!pairs_header(csv, name)) return;
+    PairsPart part;
+    read_pairs_part(csv, name, lines_hint, part);
+    merge(part, out);
   }
 
-  Directory finish(std::vector<std::pair<std::uint32_t, SubscriberIndex>>& holdings,
-                   std::vector<std::pair<std::uint32_t, SubscriberIndex>>& watchlist) {
+  // The same from a file cut at record boundaries (split_csv) into parts read
+  // at the same time, each through its own stream: holdings are most of a
+  // large directory (50,000,000 rows at 10M; bench/NOTES.md), and reading
+  // them only reads what the subscribers file built. Problems are still
+  // reported in line order.
+  void read_pairs(const std::filesystem::path& path, const CsvSplit& split, std::vector<SymbolPairs>& out) {
+    const std::string name = path.string();
+    const auto lines = [&](std::size_t i) {  // an upper bound on part i's records
+      const int next = i + 1 < split.parts.size() ? split.parts[i + 1].first_line : int(split.lines);
+      return std::size_t(next - split.parts[i].first_line + 1);
+    };
+    const auto open = [&](std::size_t i) {
+      std::ifstream in(path, std::ios::binary);
+      in.seekg(std::streamoff(split.parts[i].begin));
+      return in;
+    };
+    std::ifstream head = open(0);
+    CsvReader first(head, 1, split.parts[0].end);
+    if (!head || !pairs_header(first, name)) return;
+    std::vector<PairsPart> parts(split.parts.size());
+    std::vector<std::exception_ptr> failed(parts.size());  // (bad_alloc) thrown here, not in a thread
+    {
+      std::vector<std::jthread> readers;
+      for (std::size_t i = 1; i < split.parts.size(); ++i)
+        readers.emplace_back([&, i] {
+          try {
+            std::ifstream in = open(i);
+            CsvReader csv(in, split.parts[i].first_line, split.parts[i].end - split.parts[i].begin);
+            read_pairs_part(csv, name, lines(i), parts[i]);
+          } catch (...) {
+            failed[i] = std::current_exception();
+          }
+        });
+      read_pairs_part(first, name, lines(0), parts[0]);
+    }
+    for (const auto& e : failed)
+      if (e) std::rethrow_exception(e);
+    for (auto& part : parts) merge(part, out);
+  }
+
+  Directory finish(std::vector<SymbolPairs>& holdings, std::vector<SymbolPairs>& watchlist) {
     build_index(holdings, dir_.holdings_);
     build_index(watchlist, dir_.watchlist_);
     dir_.symbol_ids_.reserve(dir_.symbols_.size());
@@ -232,6 +268,83 @@ class DirectoryBuilder {
   }
 
   void problem(const std::string& file, int line, std::string what) { problems_.push_back({file, line, std::move(what)}); }
+
+  bool pairs_header(CsvReader& csv, const std::string& name) {
+    std::vector<std::string> f;
+    if (csv.next(f) && f.size() == 2 && f[0] == "account_id" && f[1] == "symbol") return true;
+    problem(name, 1, "the header must be account_id,symbol");
+    return false;
+  }
+
+  // A part of a holdings or watchlist file as one reader saw it. Its symbols
+  // are numbered in the part's own order until merge() interns them.
+  struct PairsPart {
+    SymbolPairs pairs;  // (the part's symbol number, subscriber)
+    std::vector<std::string> symbols;
+    std::unordered_map<std::string, std::uint32_t> numbers;  // symbol -> its number in `symbols`
+    std::vector<Problem> problems;
+
+    std::uint32_t number(const std::string& symbol) {
+      const auto [it, inserted] = numbers.try_emplace(symbol, std::uint32_t(symbols.size()));
+      if (inserted) symbols.push_back(symbol);
+      return it->second;
+    }
+  };
+
+  // Reads rows after the header into `out`; const, so parts can be read on
+  // several threads at once. Rows are read in batches and their accounts
+  // looked up together (find_many: a holdings file names accounts in no
+  // order, so each look-up one at a time waits on memory).
+  void read_pairs_part(CsvReader& csv, const std::string& name, std::size_t lines_hint, PairsPart& out) const {
+    const auto problem = [&](int line, std::string what) { out.problems.push_back({name, line, std::move(what)}); };
+    out.pairs.reserve(lines_hint);
+    constexpr std::size_t batch_size = 256;
+    struct Row {
+      std::string account, symbol;
+      int line = 0;
+    };
+    std::vector<Row> rows(batch_size);
+    std::vector<std::string_view> accounts(batch_size);
+    std::vector<std::optional<SubscriberIndex>> found(batch_size);
+    std::size_t n = 0;
+    const auto account_of = [this](SubscriberIndex i) { return dir_.account_of(i); };
+    const auto prefetch = [this](SubscriberIndex i) { __builtin_prefetch(&dir_.subscribers_[i].account); };
+    const auto resolve = [&] {
+      for (std::size_t k = 0; k < n; ++k) accounts[k] = rows[k].account;
+      dir_.accounts_.find_many(std::span(accounts.data(), n), std::span(found.data(), n), account_of, prefetch);
+      for (std::size_t k = 0; k < n; ++k) {
+        const Row& r = rows[k];
+        if (!found[k]) problem(r.line, "account \"" + r.account + "\" is not in the subscribers file; row skipped");
+        else if (!valid_symbol(r.symbol))
+          problem(r.line, "\"" + r.symbol + "\" is not a security code like 600519.SH; row skipped");
+        else out.pairs.emplace_back(out.number(r.symbol), *found[k]);
+      }
+      n = 0;
+    };
+    std::vector<std::string> f;
+    while (csv.next(f)) {
+      if (f.size() == 1 && f[0].empty()) continue;
+      if (!csv.error().empty() || f.size() != 2) {
+        resolve();
+        problem(csv.line(), (csv.error().empty() ? "expected 2 fields" : csv.error()) + "; row skipped");
+        continue;
+      }
+      rows[n].account.swap(f[0]);
+      rows[n].symbol.swap(f[1]);
+      rows[n].line = csv.line();
+      if (++n == batch_size) resolve();
+    }
+    resolve();
+  }
+
+  // Takes a part's problems and pairs, its symbols numbered as the directory numbers them.
+  void merge(PairsPart& part, std::vector<SymbolPairs>& out) {
+    std::move(part.problems.begin(), part.problems.end(), std::back_inserter(problems_));
+    std::vector<std::uint32_t> ids(part.symbols.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = intern(part.symbols[i]);
+    for (auto& pair : part.pairs) pair.first = ids[pair.first];
+    out.push_back(std::move(part.pairs));
+  }
 
   std::optional<Subscriber> subscriber_row(std::vector<std::string>& f, const std::string& file, int line) {
     const auto bad = [&](std::string what) -> std::optional<Subscriber> {
@@ -267,7 +380,7 @@ class DirectoryBuilder {
       s.quiet_hours = parse_quiet_hours(f[7]);
       if (!s.quiet_hours) return bad("quiet_hours \"" + f[7] + "\" is not a window like 21:30-08:00");
     }
-    if (!f[8].empty() && !known_timezone(f[8])) return bad("timezone \"" + f[8] + "\" is not an IANA zone like Asia/Shanghai");
+    if (!f[8].empty() && !zone_known(f[8])) return bad("timezone \"" + f[8] + "\" is not an IANA zone like Asia/Shanghai");
     s.timezone = std::move(f[8]);
     if (!f[9].empty()) {
       for (auto item : split(f[9], ';')) {
@@ -282,6 +395,16 @@ class DirectoryBuilder {
       }
     }
     return s;
+  }
+
+  // known_timezone asks the file system; a directory names a few zones, on
+  // up to millions of rows, so each zone is asked about once (a file of
+  // thousands of different bad zones is asked about each time after the first 1,024).
+  bool zone_known(const std::string& tz) {
+    if (zones_.size() >= 1024 && !zones_.contains(tz)) return known_timezone(tz);
+    const auto [it, inserted] = zones_.try_emplace(tz, false);
+    if (inserted) it->second = known_timezone(tz);
+    return it->second;
   }
 
   void add(Subscriber s, const std::string& file, int line) {
@@ -305,7 +428,7 @@ class DirectoryBuilder {
   // A file already in account order (a usual export) is left as it is.
   void order_by_account() {
     auto& subs = dir_.subscribers_;
-    lines_ = {};  // only duplicate reports, all made, needed the file's line numbers
+    release(lines_);  // only duplicate reports, all made, needed the file's line numbers
     const auto by_account = [](const Subscriber& a, const Subscriber& b) { return a.account < b.account; };
     if (std::is_sorted(subs.begin(), subs.end(), by_account)) return;
     // Sorted by the accounts' first 8 bytes first (integers, in one array),
@@ -328,9 +451,9 @@ class DirectoryBuilder {
       old_of_new[k] = order[k].second;
       new_of_old[order[k].second] = SubscriberIndex(k);
     }
-    order = {};
+    release(order);
     dir_.accounts_.renumber(new_of_old);
-    new_of_old = {};
+    release(new_of_old);
     // Moved in place, cycle by cycle (a sorted copy would hold two directories
     // at once: 10,000,000 subscribers are ~2.4 GB). Each step of a cycle reads
     // a record at random; the records a few steps ahead are prefetched so
@@ -371,16 +494,21 @@ class DirectoryBuilder {
   // and without repeats. A counting sort by symbol (linear) and then a sort of
   // each symbol's few members: std::sort of all 50M pairs at once was 7% of a
   // 10M load.
-  void build_index(std::vector<std::pair<std::uint32_t, SubscriberIndex>>& pairs, Directory::SymbolIndex& index) {
+  void build_index(std::vector<SymbolPairs>& parts, Directory::SymbolIndex& index) {
     const std::size_t symbols = dir_.symbols_.size();
     std::vector<std::uint32_t> next(symbols + 1, 0);
-    for (const auto& [symbol, who] : pairs) ++next[symbol + 1];
+    std::size_t total = 0;
+    for (const auto& pairs : parts) {
+      for (const auto& [symbol, who] : pairs) ++next[symbol + 1];
+      total += pairs.size();
+    }
     for (std::size_t i = 1; i <= symbols; ++i) next[i] += next[i - 1];
     index.offsets = next;  // where each symbol's members start
-    index.members.resize(pairs.size());
-    for (const auto& [symbol, who] : pairs) index.members[next[symbol]++] = who;
-    pairs.clear();
-    pairs.shrink_to_fit();
+    index.members.resize(total);
+    for (auto& pairs : parts) {
+      for (const auto& [symbol, who] : pairs) index.members[next[symbol]++] = who;
+      release(pairs);
+    }
     // Sort and deduplicate each symbol's run, moving it down over the repeats removed before it.
     std::size_t kept = 0;
     for (std::size_t s = 0; s < symbols; ++s) {
@@ -400,13 +528,17 @@ class DirectoryBuilder {
   Directory dir_;
   std::vector<int> lines_;  // the CSV line of each subscriber, for duplicate reports
   std::unordered_map<std::string, std::uint32_t> interned_;
+  std::unordered_map<std::string, bool> zones_;  // zone_known's answers
 };
 
 DirectoryLoad load_directory(const DirectorySources& sources, const Config& config) {
   DirectoryLoad out;
   DirectoryBuilder builder(config, out.problems);
-  std::vector<std::pair<std::uint32_t, SubscriberIndex>> holdings, watchlist;
-  if (sources.subscribers) builder.read_subscribers(*sources.subscribers, sources.subscribers_name, sources.subscribers_lines);
+  std::vector<SymbolPairs> holdings, watchlist;
+  if (sources.subscribers) {
+    CsvReader csv(*sources.subscribers);
+    builder.read_subscribers(csv, sources.subscribers_name, sources.subscribers_lines);
+  }
   if (sources.holdings) builder.read_pairs(*sources.holdings, sources.holdings_name, sources.holdings_lines, holdings);
   if (sources.watchlist) builder.read_pairs(*sources.watchlist, sources.watchlist_name, sources.watchlist_lines, watchlist);
   out.directory = builder.finish(holdings, watchlist);
@@ -414,25 +546,45 @@ DirectoryLoad load_directory(const DirectorySources& sources, const Config& conf
 }
 
 DirectoryLoad load_directory(const DirectoryConfig& files, const Config& config) {
-  std::ifstream subscribers, holdings, watchlist;
-  DirectorySources sources;
+  DirectoryLoad out;
   std::vector<Problem> unreadable;
-  const auto open = [&](const std::filesystem::path& path, std::ifstream& stream, std::istream*& slot, std::string& name,
-                        std::size_t& lines) {
-    if (path.empty()) return;
-    name = path.string();
-    stream.open(path, std::ios::binary);
-    if (!stream) {
-      unreadable.push_back({name, 0, "cannot read the file"});
-      return;
-    }
-    slot = &stream;
-    lines = count_lines(path);
+  const auto readable = [&](const std::filesystem::path& path) {
+    if (path.empty()) return false;
+    if (std::ifstream(path, std::ios::binary)) return true;
+    unreadable.push_back({path.string(), 0, "cannot read the file"});
+    return false;
   };
-  open(files.subscribers, subscribers, sources.subscribers, sources.subscribers_name, sources.subscribers_lines);
-  open(files.holdings, holdings, sources.holdings, sources.holdings_name, sources.holdings_lines);
-  open(files.watchlist, watchlist, sources.watchlist, sources.watchlist_name, sources.watchlist_lines);
-  auto out = load_directory(sources, config);
+  const bool subscribers = readable(files.subscribers), holdings = readable(files.holdings),
+             watchlist = readable(files.watchlist);
+  // The holdings and watchlist are cut into parts first, while little else is
+  // in memory: the scan maps the whole file, and its pages count in the
+  // load's peak RSS until it is unmapped.
+  const std::size_t threads = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8);
+  const auto cut = [&](bool ok, const std::filesystem::path& path) {
+    if (!ok) return std::optional<CsvSplit>();
+    const MappedFile mapped(path);
+    return mapped.ok() ? std::optional(split_csv(mapped.text(), threads)) : std::nullopt;
+  };
+  const auto holdings_split = cut(holdings, files.holdings), watchlist_split = cut(watchlist, files.watchlist);
+
+  DirectoryBuilder builder(config, out.problems);
+  std::vector<SymbolPairs> holdings_pairs, watchlist_pairs;
+  if (subscribers) {
+    std::ifstream in(files.subscribers, std::ios::binary);
+    CsvReader csv(in);
+    builder.read_subscribers(csv, files.subscribers.string(), count_lines(files.subscribers));
+  }
+  // A file that cannot be mapped (empty, a pipe) is read as one stream.
+  const auto pairs = [&](bool ok, const std::filesystem::path& path, const std::optional<CsvSplit>& split,
+                         std::vector<SymbolPairs>& into) {
+    if (!ok) return;
+    if (split) return builder.read_pairs(path, *split, into);
+    std::ifstream in(path, std::ios::binary);
+    builder.read_pairs(in, path.string(), count_lines(path), into);
+  };
+  pairs(holdings, files.holdings, holdings_split, holdings_pairs);
+  pairs(watchlist, files.watchlist, watchlist_split, watchlist_pairs);
+  out.directory = builder.finish(holdings_pairs, watchlist_pairs);
   out.problems.insert(out.problems.begin(), unreadable.begin(), unreadable.end());
   return out;
 }

@@ -5,7 +5,11 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -219,4 +223,54 @@ TEST_CASE("subscribers are numbered in account order; tiers, holders and watcher
   CHECK(d.directory.in_tier(0).size() + d.directory.in_tier(2).size() == 302);
   CHECK(accounts_of(d.directory.holders("600519.SH")) == in_order);
   CHECK(accounts_of(d.directory.watchers("000001.SZ")) == in_order);
+}
+
+// load_directory(files) cuts a large holdings or watchlist file into parts
+// read on several threads (split_csv); a stream is read in one. Both must give
+// the same directory and the same problems, in line order, with their lines.
+TEST_CASE("a large holdings file read in parallel parts loads exactly as it reads from a stream") {
+  static const Config config = test::small_config();
+  std::string subscribers = header, holdings = "account_id,symbol\n", watchlist = "account_id,symbol\n";
+  for (int i = 0; i < 5000; ++i)
+    subscribers += "A" + std::to_string(i) + ",n,basic,138" + std::to_string(10000000 + i) + ",,en,sms,,,\n";
+  // ~3 MB of holdings: over the smallest part, so any machine with two threads cuts it.
+  for (int k = 0; k < 200000; ++k) {
+    if (k % 9973 == 0) holdings += "ZZ" + std::to_string(k) + ",600519.SH\n";  // an unknown account
+    else if (k % 10007 == 0) holdings += "A1,\"bad\nsymbol\"\n";               // a quoted newline: two lines
+    else holdings += "A" + std::to_string(k * 7 % 5000) + ",6" + std::to_string(k % 3000 + 10000) + ".SH\n";
+    if (k % 50 == 0) watchlist += "A" + std::to_string(k % 5000) + ",300750.SZ\n";
+  }
+  const auto dir = std::filesystem::temp_directory_path() / ("sunbeam-directory-parts-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto write = [&](const char* name, const std::string& text) {
+    std::ofstream(dir / name, std::ios::binary) << text;
+    return dir / name;
+  };
+  DirectoryConfig files{write("subscribers.csv", subscribers), write("holdings.csv", holdings),
+                        write("watchlist.csv", watchlist)};
+  const auto from_files = load_directory(files, config);
+
+  std::istringstream s(subscribers), h(holdings), w(watchlist);
+  DirectorySources src;
+  src.subscribers = &s, src.holdings = &h, src.watchlist = &w;
+  src.subscribers_name = files.subscribers.string(), src.holdings_name = files.holdings.string();
+  src.watchlist_name = files.watchlist.string();
+  const auto from_streams = load_directory(src, config);
+  std::filesystem::remove_all(dir);
+
+  REQUIRE(from_files.directory.size() == 5000);
+  REQUIRE(from_files.problems.size() == from_streams.problems.size());
+  CHECK(from_files.problems.size() > 30);
+  for (std::size_t i = 0; i < from_files.problems.size(); ++i) CHECK(from_files.problems[i].to_string() == from_streams.problems[i].to_string());
+  for (std::size_t i = 1; i < from_files.problems.size(); ++i) {
+    const auto &before = from_files.problems[i - 1], &now = from_files.problems[i];
+    if (before.file == now.file) CHECK(before.line < now.line);
+  }
+  CHECK(from_files.directory.holdings_count() == from_streams.directory.holdings_count());
+  CHECK(from_files.directory.watchlist_count() == from_streams.directory.watchlist_count());
+  for (int code = 10000; code < 13000; ++code) {
+    const std::string symbol = "6" + std::to_string(code) + ".SH";
+    const auto a = from_files.directory.holders(symbol), b = from_streams.directory.holders(symbol);
+    CHECK(std::vector(a.begin(), a.end()) == std::vector(b.begin(), b.end()));
+  }
 }
