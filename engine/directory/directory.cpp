@@ -5,6 +5,7 @@
 
 #include <boost/interprocess/file_mapping.hpp>
 #include <boost/interprocess/mapped_region.hpp>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <array>
@@ -143,8 +144,8 @@ class MappedFile {
   explicit MappedFile(const std::filesystem::path& path) {
     try {
       file_ = boost::interprocess::file_mapping(path.c_str(), boost::interprocess::read_only);
-      region_ = boost::interprocess::mapped_region(file_, boost::interprocess::read_only);
-      region_.advise(boost::interprocess::mapped_region::advice_sequential);
+      // MAP_POPULATE: the pages are mapped in one go, not faulted in one by one as the scan reaches them.
+      region_ = boost::interprocess::mapped_region(file_, boost::interprocess::read_only, 0, 0, nullptr, MAP_POPULATE);
     } catch (const boost::interprocess::interprocess_exception&) {
       region_ = {};
     }
@@ -167,31 +168,32 @@ class DirectoryBuilder {
     dir_.by_tier_.resize(config.tiers.size());
   }
 
-  void read_subscribers(CsvReader& csv, const std::string& name, std::size_t lines_hint) {
-    if (lines_hint > 1) {
-      dir_.subscribers_.reserve(lines_hint - 1);
-      dir_.accounts_.reserve(lines_hint - 1);
-      lines_.reserve(lines_hint - 1);
-    }
-    std::vector<std::string> f;
-    if (!csv.next(f) || !header_is(f, subscriber_columns)) {
-      problem(name, 1, "the header must be " + join(subscriber_columns));
-      return;
-    }
-    while (csv.next(f)) {
-      if (f.size() == 1 && f[0].empty()) continue;  // blank line
-      if (!csv.error().empty()) {
-        problem(name, csv.line(), csv.error() + "; row skipped");
-        continue;
-      }
-      if (f.size() != subscriber_columns.size()) {
-        problem(name, csv.line(), "expected " + std::to_string(subscriber_columns.size()) + " fields, found " +
-                                      std::to_string(f.size()) + "; row skipped");
-        continue;
-      }
-      if (auto s = subscriber_row(f, name, csv.line())) add(std::move(*s), name, csv.line());
-    }
-    order_by_account();
+  // The subscribers file from a stream, on this thread. `lines_hint`, when
+  // known, spares growing the subscribers' slots.
+  void read_subscribers(std::istream& in, const std::string& name, std::size_t lines_hint) {
+    CsvReader csv(in);
+    if (!subscribers_header(csv, name)) return;
+    if (lines_hint > 1) dir_.subscribers_.resize(lines_hint - 1), placed_.resize(lines_hint - 1);
+    std::vector<SubscribersPart> parts(1);
+    parts[0].may_grow = true;
+    read_subscribers_part(csv, name, parts[0]);
+    settle_subscribers(name, parts);
+  }
+
+  // The same from a file cut into parts read at the same time (split_csv):
+  // parsing and checking the rows is most of the subscribers' load. Each
+  // record goes to the slot of the line it starts on, so the parts need not
+  // know how many records came before theirs; duplicates are found after, in
+  // file order, and the problems come out in line order as from one reader.
+  void read_subscribers(const std::filesystem::path& path, const CsvSplit& split) {
+    const std::string name = path.string();
+    dir_.subscribers_.resize(split.lines - 1);
+    placed_.resize(split.lines - 1);
+    std::vector<SubscribersPart> parts(split.parts.size());
+    if (read_in_parts(path, split, [&](CsvReader& csv) { return subscribers_header(csv, name); },
+                      [&](CsvReader& csv, std::size_t i) { read_subscribers_part(csv, name, parts[i]); }))
+      settle_subscribers(name, parts);
+    else dir_.subscribers_.clear(), placed_.clear();
   }
 
   // A holdings or watchlist file (`account_id,symbol` rows) from a stream,
@@ -215,32 +217,10 @@ class DirectoryBuilder {
       const int next = i + 1 < split.parts.size() ? split.parts[i + 1].first_line : int(split.lines);
       return std::size_t(next - split.parts[i].first_line + 1);
     };
-    const auto open = [&](std::size_t i) {
-      std::ifstream in(path, std::ios::binary);
-      in.seekg(std::streamoff(split.parts[i].begin));
-      return in;
-    };
-    std::ifstream head = open(0);
-    CsvReader first(head, 1, split.parts[0].end);
-    if (!head || !pairs_header(first, name)) return;
     std::vector<PairsPart> parts(split.parts.size());
-    std::vector<std::exception_ptr> failed(parts.size());  // (bad_alloc) thrown here, not in a thread
-    {
-      std::vector<std::jthread> readers;
-      for (std::size_t i = 1; i < split.parts.size(); ++i)
-        readers.emplace_back([&, i] {
-          try {
-            std::ifstream in = open(i);
-            CsvReader csv(in, split.parts[i].first_line, split.parts[i].end - split.parts[i].begin);
-            read_pairs_part(csv, name, lines(i), parts[i]);
-          } catch (...) {
-            failed[i] = std::current_exception();
-          }
-        });
-      read_pairs_part(first, name, lines(0), parts[0]);
-    }
-    for (const auto& e : failed)
-      if (e) std::rethrow_exception(e);
+    if (!read_in_parts(path, split, [&](CsvReader& csv) { return pairs_header(csv, name); },
+                       [&](CsvReader& csv, std::size_t i) { read_pairs_part(csv, name, lines(i), parts[i]); }))
+      return;
     for (auto& part : parts) merge(part, out);
   }
 
@@ -268,6 +248,124 @@ class DirectoryBuilder {
   }
 
   void problem(const std::string& file, int line, std::string what) { problems_.push_back({file, line, std::move(what)}); }
+
+  // Reads a file's parts (split_csv) at the same time, each through a stream
+  // of its own: part 0 on this thread once `header` has accepted its first
+  // record (if not, nothing is read and the answer is false), the others on
+  // threads of their own. `read_part(csv, i)` must touch only part i's share.
+  template <class Header, class ReadPart>
+  static bool read_in_parts(const std::filesystem::path& path, const CsvSplit& split, const Header& header,
+                            const ReadPart& read_part) {
+    const auto open = [&](std::size_t i) {
+      std::ifstream in(path, std::ios::binary);
+      in.seekg(std::streamoff(split.parts[i].begin));
+      return in;
+    };
+    std::ifstream head = open(0);
+    CsvReader first(head, 1, split.parts[0].end);
+    if (!head || !header(first)) return false;
+    std::vector<std::exception_ptr> failed(split.parts.size());  // (bad_alloc) rethrown here, not in a thread
+    {
+      std::vector<std::jthread> readers;
+      for (std::size_t i = 1; i < split.parts.size(); ++i)
+        readers.emplace_back([&, i] {
+          try {
+            std::ifstream in = open(i);
+            CsvReader csv(in, split.parts[i].first_line, split.parts[i].end - split.parts[i].begin);
+            read_part(csv, i);
+          } catch (...) {
+            failed[i] = std::current_exception();
+          }
+        });
+      read_part(first, 0);
+    }
+    for (const auto& e : failed)
+      if (e) std::rethrow_exception(e);
+    return true;
+  }
+
+  bool subscribers_header(CsvReader& csv, const std::string& name) {
+    std::vector<std::string> f;
+    if (csv.next(f) && header_is(f, subscriber_columns)) return true;
+    problem(name, 1, "the header must be " + join(subscriber_columns));
+    return false;
+  }
+
+  // What one reader of a subscribers file found besides the rows it placed.
+  struct SubscribersPart {
+    std::vector<Problem> problems;
+    std::unordered_map<std::string, bool> zones;  // zone_known's answers
+    bool may_grow = false;  // the only reader: may grow the slots
+  };
+
+  // Reads rows after the header; each good one goes to the slot of the line
+  // it starts on (line 2 is slot 0). Parts write different slots, so they can
+  // be read on several threads at once.
+  void read_subscribers_part(CsvReader& csv, const std::string& name, SubscribersPart& part) {
+    std::vector<std::string> f;
+    const auto problem = [&](int line, std::string what) { part.problems.push_back({name, line, std::move(what)}); };
+    while (csv.next(f)) {
+      if (f.size() == 1 && f[0].empty()) continue;  // blank line
+      if (!csv.error().empty()) {
+        problem(csv.line(), csv.error() + "; row skipped");
+        continue;
+      }
+      if (f.size() != subscriber_columns.size()) {
+        problem(csv.line(), "expected " + std::to_string(subscriber_columns.size()) + " fields, found " +
+                                std::to_string(f.size()) + "; row skipped");
+        continue;
+      }
+      auto s = subscriber_row(f, name, csv.line(), part);
+      if (!s) continue;
+      const auto slot = std::size_t(csv.line() - 2);
+      if (slot >= placed_.size() && part.may_grow) {
+        dir_.subscribers_.resize(std::max(slot + 1, placed_.size() * 2));
+        placed_.resize(dir_.subscribers_.size());
+      }
+      dir_.subscribers_[slot] = std::move(*s);
+      placed_[slot] = 1;
+    }
+  }
+
+  // After every part is read: the accounts indexed in file order (a repeat
+  // is reported against the line that came first, and dropped), the slots
+  // closed up, the problems merged into line order, the tiers listed, and
+  // the subscribers put in account order.
+  void settle_subscribers(const std::string& name, std::vector<SubscribersPart>& parts) {
+    auto& subs = dir_.subscribers_;
+    const std::size_t slots = placed_.size();
+    dir_.accounts_.reserve(slots);
+    std::vector<Problem> repeats;
+    const auto account_of = [this](SubscriberIndex n) { return dir_.account_of(n); };
+    for (std::size_t slot = 0; slot < slots; ++slot) {
+      if (!placed_[slot]) continue;
+      if (const auto first = dir_.accounts_.insert(subs[slot].account, SubscriberIndex(slot), account_of)) {
+        repeats.push_back({name, int(slot + 2), "account " + subs[slot].account + " already appears on line " +
+                                                    std::to_string(*first + 2) + "; row skipped"});
+        placed_[slot] = 0;
+      }
+    }
+    std::vector<Problem> found;
+    for (auto& part : parts) std::move(part.problems.begin(), part.problems.end(), std::back_inserter(found));
+    std::merge(std::make_move_iterator(found.begin()), std::make_move_iterator(found.end()),
+               std::make_move_iterator(repeats.begin()), std::make_move_iterator(repeats.end()),
+               std::back_inserter(problems_), [](const Problem& a, const Problem& b) { return a.line < b.line; });
+    // Close up the empty slots (the lines of bad rows, blank lines, records
+    // spanning lines), renumbering the accounts' entries to match.
+    std::vector<SubscriberIndex> new_of_old(slots);
+    std::size_t n = 0;
+    for (std::size_t slot = 0; slot < slots; ++slot) {
+      if (!placed_[slot]) continue;
+      if (slot != n) subs[n] = std::move(subs[slot]);
+      new_of_old[slot] = SubscriberIndex(n++);
+    }
+    if (n != slots) dir_.accounts_.renumber(new_of_old);
+    release(new_of_old);
+    release(placed_);
+    subs.resize(n);
+    for (std::size_t k = 0; k < n; ++k) dir_.by_tier_[subs[k].tier].push_back(SubscriberIndex(k));
+    order_by_account();
+  }
 
   bool pairs_header(CsvReader& csv, const std::string& name) {
     std::vector<std::string> f;
@@ -346,9 +444,10 @@ class DirectoryBuilder {
     out.push_back(std::move(part.pairs));
   }
 
-  std::optional<Subscriber> subscriber_row(std::vector<std::string>& f, const std::string& file, int line) {
+  std::optional<Subscriber> subscriber_row(std::vector<std::string>& f, const std::string& file, int line,
+                                           SubscribersPart& part) const {
     const auto bad = [&](std::string what) -> std::optional<Subscriber> {
-      problem(file, line, what + "; row skipped");
+      part.problems.push_back({file, line, what + "; row skipped"});
       return std::nullopt;
     };
     Subscriber s;
@@ -380,7 +479,7 @@ class DirectoryBuilder {
       s.quiet_hours = parse_quiet_hours(f[7]);
       if (!s.quiet_hours) return bad("quiet_hours \"" + f[7] + "\" is not a window like 21:30-08:00");
     }
-    if (!f[8].empty() && !zone_known(f[8])) return bad("timezone \"" + f[8] + "\" is not an IANA zone like Asia/Shanghai");
+    if (!f[8].empty() && !zone_known(f[8], part.zones)) return bad("timezone \"" + f[8] + "\" is not an IANA zone like Asia/Shanghai");
     s.timezone = std::move(f[8]);
     if (!f[9].empty()) {
       for (auto item : split(f[9], ';')) {
@@ -400,24 +499,11 @@ class DirectoryBuilder {
   // known_timezone asks the file system; a directory names a few zones, on
   // up to millions of rows, so each zone is asked about once (a file of
   // thousands of different bad zones is asked about each time after the first 1,024).
-  bool zone_known(const std::string& tz) {
-    if (zones_.size() >= 1024 && !zones_.contains(tz)) return known_timezone(tz);
-    const auto [it, inserted] = zones_.try_emplace(tz, false);
+  static bool zone_known(const std::string& tz, std::unordered_map<std::string, bool>& known) {
+    if (known.size() >= 1024 && !known.contains(tz)) return known_timezone(tz);
+    const auto [it, inserted] = known.try_emplace(tz, false);
     if (inserted) it->second = known_timezone(tz);
     return it->second;
-  }
-
-  void add(Subscriber s, const std::string& file, int line) {
-    const auto next = SubscriberIndex(dir_.subscribers_.size());
-    const auto existing = dir_.accounts_.insert(s.account, next, [this](SubscriberIndex n) { return dir_.account_of(n); });
-    if (existing) {
-      problem(file, line, "account " + s.account + " already appears on line " + std::to_string(lines_[*existing]) +
-                              "; row skipped");
-      return;
-    }
-    dir_.by_tier_[s.tier].push_back(next);
-    dir_.subscribers_.push_back(std::move(s));
-    lines_.push_back(line);
   }
 
   // Numbers the subscribers in account order, so every list built from the
@@ -428,7 +514,6 @@ class DirectoryBuilder {
   // A file already in account order (a usual export) is left as it is.
   void order_by_account() {
     auto& subs = dir_.subscribers_;
-    release(lines_);  // only duplicate reports, all made, needed the file's line numbers
     const auto by_account = [](const Subscriber& a, const Subscriber& b) { return a.account < b.account; };
     if (std::is_sorted(subs.begin(), subs.end(), by_account)) return;
     // Sorted by the accounts' first 8 bytes first (integers, in one array),
@@ -526,19 +611,15 @@ class DirectoryBuilder {
   const Config& config_;
   std::vector<Problem>& problems_;
   Directory dir_;
-  std::vector<int> lines_;  // the CSV line of each subscriber, for duplicate reports
+  std::vector<std::uint8_t> placed_;  // slot i (line i + 2) holds a good row; bytes, so threads write apart
   std::unordered_map<std::string, std::uint32_t> interned_;
-  std::unordered_map<std::string, bool> zones_;  // zone_known's answers
 };
 
 DirectoryLoad load_directory(const DirectorySources& sources, const Config& config) {
   DirectoryLoad out;
   DirectoryBuilder builder(config, out.problems);
   std::vector<SymbolPairs> holdings, watchlist;
-  if (sources.subscribers) {
-    CsvReader csv(*sources.subscribers);
-    builder.read_subscribers(csv, sources.subscribers_name, sources.subscribers_lines);
-  }
+  if (sources.subscribers) builder.read_subscribers(*sources.subscribers, sources.subscribers_name, sources.subscribers_lines);
   if (sources.holdings) builder.read_pairs(*sources.holdings, sources.holdings_name, sources.holdings_lines, holdings);
   if (sources.watchlist) builder.read_pairs(*sources.watchlist, sources.watchlist_name, sources.watchlist_lines, watchlist);
   out.directory = builder.finish(holdings, watchlist);
@@ -556,25 +637,27 @@ DirectoryLoad load_directory(const DirectoryConfig& files, const Config& config)
   };
   const bool subscribers = readable(files.subscribers), holdings = readable(files.holdings),
              watchlist = readable(files.watchlist);
-  // The holdings and watchlist are cut into parts first, while little else is
-  // in memory: the scan maps the whole file, and its pages count in the
-  // load's peak RSS until it is unmapped.
+  // Every file is cut into parts first, while little else is in memory: the
+  // scan maps the whole file, and its pages count in the load's peak RSS
+  // until it is unmapped. A file that cannot be mapped (empty, a pipe) is
+  // read as one stream.
   const std::size_t threads = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8);
   const auto cut = [&](bool ok, const std::filesystem::path& path) {
     if (!ok) return std::optional<CsvSplit>();
     const MappedFile mapped(path);
     return mapped.ok() ? std::optional(split_csv(mapped.text(), threads)) : std::nullopt;
   };
-  const auto holdings_split = cut(holdings, files.holdings), watchlist_split = cut(watchlist, files.watchlist);
+  const auto subscribers_split = cut(subscribers, files.subscribers), holdings_split = cut(holdings, files.holdings),
+             watchlist_split = cut(watchlist, files.watchlist);
 
   DirectoryBuilder builder(config, out.problems);
-  std::vector<SymbolPairs> holdings_pairs, watchlist_pairs;
-  if (subscribers) {
+  if (subscribers_split) {
+    builder.read_subscribers(files.subscribers, *subscribers_split);
+  } else if (subscribers) {
     std::ifstream in(files.subscribers, std::ios::binary);
-    CsvReader csv(in);
-    builder.read_subscribers(csv, files.subscribers.string(), count_lines(files.subscribers));
+    builder.read_subscribers(in, files.subscribers.string(), count_lines(files.subscribers));
   }
-  // A file that cannot be mapped (empty, a pipe) is read as one stream.
+  std::vector<SymbolPairs> holdings_pairs, watchlist_pairs;
   const auto pairs = [&](bool ok, const std::filesystem::path& path, const std::optional<CsvSplit>& split,
                          std::vector<SymbolPairs>& into) {
     if (!ok) return;

@@ -86,8 +86,8 @@ struct DirectoryLoad {
 };
 
 // Reads the files named in `files` (holdings and watchlist optional). A large
-// holdings or watchlist file is cut into parts (split_csv) read on as many
-// threads as the machine has, up to 8; the result is the same as one reader's.
+// file is cut into parts (split_csv) read on as many threads as the machine
+// has, up to 8; the directory and the problems are the same as one reader's.
 DirectoryLoad load_directory(const DirectoryConfig& files, const Config& config);
 
 // The same from streams, for tests and imports; `name` is used in problems.

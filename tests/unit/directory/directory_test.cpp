@@ -225,20 +225,30 @@ TEST_CASE("subscribers are numbered in account order; tiers, holders and watcher
   CHECK(accounts_of(d.directory.watchers("000001.SZ")) == in_order);
 }
 
-// load_directory(files) cuts a large holdings or watchlist file into parts
-// read on several threads (split_csv); a stream is read in one. Both must give
-// the same directory and the same problems, in line order, with their lines.
-TEST_CASE("a large holdings file read in parallel parts loads exactly as it reads from a stream") {
+// load_directory(files) cuts large files into parts read on several threads
+// (split_csv); a stream is read in one. Both must give the same directory and
+// the same problems, in line order, with their lines.
+TEST_CASE("large files read in parallel parts load exactly as they read from streams") {
   static const Config config = test::small_config();
   std::string subscribers = header, holdings = "account_id,symbol\n", watchlist = "account_id,symbol\n";
-  for (int i = 0; i < 5000; ++i)
-    subscribers += "A" + std::to_string(i) + ",n,basic,138" + std::to_string(10000000 + i) + ",,en,sms,,,\n";
-  // ~3 MB of holdings: over the smallest part, so any machine with two threads cuts it.
+  // ~2.6 MB of subscribers and ~3 MB of holdings: over the smallest part, so
+  // any machine with two threads cuts them. Bad rows, blank lines, records
+  // spanning lines and repeated accounts are spread over both halves; the
+  // accounts are not in order, so the load sorts them.
+  const int people = 40000;
+  for (int i = 0; i < people; ++i) {
+    const std::string account = "A" + std::to_string((i * 7919) % people);
+    if (i % 4999 == 0) subscribers += account + ",n,gold,13800000000,,en,sms,,,\n";  // a bad tier
+    else if (i % 5003 == 0) subscribers += "\n";
+    else if (i % 3001 == 0) subscribers += account + ",\"two\nlines\",basic,13800000000,,en,sms,,Asia/Shanghai,\n";
+    else subscribers += account + ",n,basic,138" + std::to_string(10000000 + i) + ",,en,sms,,,\n";
+    if (i % 7001 == 0) subscribers += "A" + std::to_string((i * 7919) % people) + ",again,basic,13800000000,,en,sms,,,\n";
+  }
   for (int k = 0; k < 200000; ++k) {
     if (k % 9973 == 0) holdings += "ZZ" + std::to_string(k) + ",600519.SH\n";  // an unknown account
-    else if (k % 10007 == 0) holdings += "A1,\"bad\nsymbol\"\n";               // a quoted newline: two lines
-    else holdings += "A" + std::to_string(k * 7 % 5000) + ",6" + std::to_string(k % 3000 + 10000) + ".SH\n";
-    if (k % 50 == 0) watchlist += "A" + std::to_string(k % 5000) + ",300750.SZ\n";
+    else if (k % 10007 == 0) holdings += "A1,\"bad\nsymbol\"\n";            // a quoted newline: two lines
+    else holdings += "A" + std::to_string(k * 7 % people) + ",6" + std::to_string(k % 3000 + 10000) + ".SH\n";
+    if (k % 50 == 0) watchlist += "A" + std::to_string(k % people) + ",300750.SZ\n";
   }
   const auto dir = std::filesystem::temp_directory_path() / ("sunbeam-directory-parts-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
@@ -258,19 +268,40 @@ TEST_CASE("a large holdings file read in parallel parts loads exactly as it read
   const auto from_streams = load_directory(src, config);
   std::filesystem::remove_all(dir);
 
-  REQUIRE(from_files.directory.size() == 5000);
+  const auto& d = from_files.directory;
+  REQUIRE(d.size() == from_streams.directory.size());
+  CHECK(d.size() > std::size_t(people) - 20);
+  for (SubscriberIndex i = 0; i < d.size(); ++i) {
+    CHECK(d.at(i).account == from_streams.directory.at(i).account);
+    CHECK(d.at(i).name == from_streams.directory.at(i).name);
+    CHECK(d.at(i).mobile == from_streams.directory.at(i).mobile);
+    if (i > 0) CHECK(d.at(i - 1).account < d.at(i).account);
+    CHECK(d.find(d.at(i).account) == &d.at(i));
+  }
+  for (std::size_t tier = 0; tier < config.tiers.size(); ++tier) {
+    const auto a = d.in_tier(tier), b = from_streams.directory.in_tier(tier);
+    CHECK(std::vector(a.begin(), a.end()) == std::vector(b.begin(), b.end()));
+  }
   REQUIRE(from_files.problems.size() == from_streams.problems.size());
-  CHECK(from_files.problems.size() > 30);
-  for (std::size_t i = 0; i < from_files.problems.size(); ++i) CHECK(from_files.problems[i].to_string() == from_streams.problems[i].to_string());
+  CHECK(from_files.problems.size() > 60);
+  for (std::size_t i = 0; i < from_files.problems.size(); ++i)
+    CHECK(from_files.problems[i].to_string() == from_streams.problems[i].to_string());
   for (std::size_t i = 1; i < from_files.problems.size(); ++i) {
     const auto &before = from_files.problems[i - 1], &now = from_files.problems[i];
     if (before.file == now.file) CHECK(before.line < now.line);
   }
-  CHECK(from_files.directory.holdings_count() == from_streams.directory.holdings_count());
-  CHECK(from_files.directory.watchlist_count() == from_streams.directory.watchlist_count());
+  CHECK(has_problem(from_files, files.subscribers.string(), 2, "gold"));
+  // Row 0's account repeats on line 3, but row 0 (line 2) was skipped: line 3 stands.
+  CHECK(d.find("A0") != nullptr);
+  CHECK(d.find("A0")->name == "again");
+  CHECK(std::count_if(from_files.problems.begin(), from_files.problems.end(), [](const Problem& p) {
+          return p.what.find("already appears on line") != std::string::npos;
+        }) == 5);  // rows 7001, 14002, 21003, 28004, 35005
+  CHECK(d.holdings_count() == from_streams.directory.holdings_count());
+  CHECK(d.watchlist_count() == from_streams.directory.watchlist_count());
   for (int code = 10000; code < 13000; ++code) {
     const std::string symbol = "6" + std::to_string(code) + ".SH";
-    const auto a = from_files.directory.holders(symbol), b = from_streams.directory.holders(symbol);
+    const auto a = d.holders(symbol), b = from_streams.directory.holders(symbol);
     CHECK(std::vector(a.begin(), a.end()) == std::vector(b.begin(), b.end()));
   }
 }
