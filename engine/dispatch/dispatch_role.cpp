@@ -232,6 +232,8 @@ Result<void> DispatchRole::start() {
   if (!producer) return producer.error();
   producer_ = std::move(*producer);
   if (auto r = producer_->warm_up(topics_.status, 30s); !r) return r.error();
+  consumer_->ring_on_arrival(&arrivals_);
+  urgent_consumer_->ring_on_arrival(&arrivals_);
   if (auto r = consumer_->subscribe(topics_.deliveries); !r) return r.error();
   if (auto r = urgent_consumer_->subscribe({topics_.urgent}); !r) return r.error();
   if (auto r = receipt_consumer_->subscribe({topics_.receipts}); !r) return r.error();
@@ -417,9 +419,14 @@ void DispatchRole::consume_loop() {
   // A batch never overshoots the backpressure bound by more than itself.
   const std::size_t batch_max = std::min<std::size_t>(500, std::size_t(config_.dispatch.max_pending));
   while (running_) {
-    // Urgent first, without waiting; then the tiers, waiting a little when idle.
-    take_batch(*urgent_consumer_, urgent_consumer_->poll_batch(batch_max, 0ms));
-    take_batch(*consumer_, consumer_->poll_batch(batch_max, 100ms));
+    // Urgent first, then the tiers, neither waiting; when both had nothing,
+    // wait for the first record on either (doorbell.h), at most 100 ms.
+    auto urgent = urgent_consumer_->poll_batch(batch_max, 0ms);
+    auto tiers = consumer_->poll_batch(batch_max, 0ms);
+    const bool idle = urgent.empty() && tiers.empty();
+    take_batch(*urgent_consumer_, std::move(urgent));
+    take_batch(*consumer_, std::move(tiers));
+    if (idle) arrivals_.wait(100ms);
     // The senders' accepted sends, written by this thread in one go (sent_ledger.h).
     if (auto r = ledger_->write_pending(SentLedger::Commit::when_due); !r)
       spdlog::error("dispatch: recording sends: {}", r.error().message);

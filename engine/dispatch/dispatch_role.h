@@ -38,6 +38,7 @@
 #include "engine/dispatch/sent_ledger.h"
 #include "engine/kafka/client_settings.h"
 #include "engine/kafka/consumer.h"
+#include "engine/kafka/doorbell.h"
 #include "engine/kafka/producer.h"
 #include "engine/kafka/topics.h"
 #include "engine/metrics/registry.h"
@@ -180,6 +181,7 @@ class DispatchRole {
   std::unique_ptr<DeferralStore> deferrals_;
   std::unique_ptr<DailyCaps> caps_;
   std::unique_ptr<ReadMarks> marks_;  // consumer thread only
+  kafka::Doorbell arrivals_;  // rung by both delivery consumers; outlives them (declared first)
   std::unique_ptr<kafka::Consumer> consumer_;         // deliveries.<tier>
   // deliveries.urgent, in a group of its own: librdkafka hands a consumer's
   // records out in the order it fetched them, so on the tiers' consumer an

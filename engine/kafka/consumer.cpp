@@ -1,6 +1,7 @@
 #include "engine/kafka/consumer.h"
 
 #include "engine/kafka/admin.h"
+#include "engine/kafka/doorbell.h"
 
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
@@ -52,7 +53,21 @@ Consumer::~Consumer() {
 void Consumer::close() {
   if (closed_) return;
   closed_ = true;
+  if (bell_) ring_on_arrival(nullptr);
   rd_kafka_consumer_close(rk_);
+}
+
+namespace {
+// rd_kafka_queue_cb_event_enable's callback: no librdkafka calls, nothing long.
+void ring_bell(rd_kafka_t*, void* bell) { static_cast<Doorbell*>(bell)->ring(); }
+}  // namespace
+
+void Consumer::ring_on_arrival(Doorbell* bell) {
+  rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(rk_);
+  if (!queue) return;  // not a group consumer: no consumer queue
+  rd_kafka_queue_cb_event_enable(queue, bell ? &ring_bell : nullptr, bell);
+  rd_kafka_queue_destroy(queue);  // the handle only: the queue is the consumer's
+  bell_ = bell;
 }
 
 Result<void> Consumer::subscribe(const std::vector<std::string>& topics) {

@@ -27,6 +27,8 @@ typedef struct rd_kafka_topic_partition_list_s rd_kafka_topic_partition_list_t;
 
 namespace sunbeam::kafka {
 
+class Doorbell;
+
 // How far one assigned partition's reader is behind its end.
 struct PartitionLag {
   std::string topic;
@@ -70,6 +72,14 @@ class Consumer {
   // Up to `max` records: waits up to `timeout` for the first, then takes
   // what is already fetched without waiting.
   std::vector<Message> poll_batch(std::size_t max, std::chrono::milliseconds timeout);
+
+  // Rings `bell` each time this consumer's queue goes from empty to not
+  // empty (a record, or an event poll_batch serves), from a librdkafka
+  // thread, so one thread can wait for several consumers (doorbell.h); a
+  // poll_batch that returned nothing leaves the queue empty, so the next
+  // arrival rings. nullptr stops it; close() does. The bell must outlive
+  // this consumer or be taken off first.
+  void ring_on_arrival(Doorbell* bell);
 
   // Assign mode: true once every assigned partition has reported its end
   // since the last record read from it.
@@ -134,6 +144,7 @@ class Consumer {
   rd_kafka_t* rk_;
   bool closed_ = false;
   bool fenced_logged_ = false;  // polling thread
+  Doorbell* bell_ = nullptr;
   std::set<std::pair<std::string, int>> assigned_;
   std::set<std::pair<std::string, int>> at_end_;
   // Next offset per partition as poll_batch last saw it; read by lag() from other threads.

@@ -2,6 +2,7 @@
 // clients, real protocol, no broker to start.
 #include "engine/kafka/admin.h"
 #include "engine/kafka/consumer.h"
+#include "engine/kafka/doorbell.h"
 #include "engine/kafka/embedded_cluster.h"
 #include "engine/kafka/producer.h"
 #include "engine/kafka/topics.h"
@@ -285,4 +286,53 @@ TEST_CASE("urgent deliveries have a topic of their own, which dispatch reads fir
         std::vector<std::string>{"p.deliveries.urgent", "p.deliveries.advisor", "p.deliveries.basic"});
   const auto all = topics.all();
   CHECK(std::find(all.begin(), all.end(), topics.urgent) != all.end());
+}
+
+// Dispatch waits on one bell for two consumers (doorbell.h): a record on
+// either must wake it, and poll_batch without waiting must then hand it out.
+TEST_CASE("two consumers ring one doorbell: a record on either wakes the waiter") {
+  Cluster k;
+  REQUIRE(k.cluster->create_topic("t.bulk", 1));
+  REQUIRE(k.cluster->create_topic("t.urgent", 1));
+  Doorbell bell;
+  auto bulk = Consumer::create(k.settings, {"g-bulk", "bulk", true});
+  auto urgent = Consumer::create(k.settings, {"g-urgent", "urgent", true});
+  REQUIRE(bulk);
+  REQUIRE(urgent);
+  (*bulk)->ring_on_arrival(&bell);
+  (*urgent)->ring_on_arrival(&bell);
+  REQUIRE((*bulk)->subscribe({"t.bulk"}));
+  REQUIRE((*urgent)->subscribe({"t.urgent"}));
+  auto producer = Producer::create(k.settings, "bell-producer", Producer::Mode::idempotent);
+  REQUIRE(producer);
+  // One record to `topic`, produced 200 ms into a wait: the waiter polls both
+  // consumers without waiting, as dispatch's loop does, and otherwise waits
+  // on the bell for longer than the test's deadline, so only a ring gets the
+  // record out in time.
+  const auto arrives = [&](const std::string& topic) {
+    std::atomic<bool> produced{false};
+    std::thread later([&] {
+      std::this_thread::sleep_for(200ms);
+      produced = (*producer)->produce(topic, "k", "v").has_value() && (*producer)->flush(10s).has_value();
+    });
+    bool got_it = false;
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!got_it && std::chrono::steady_clock::now() < deadline) {
+      auto got = (*urgent)->poll_batch(10, 0ms);
+      auto more = (*bulk)->poll_batch(10, 0ms);
+      got.insert(got.end(), more.begin(), more.end());
+      for (const auto& m : got) got_it = got_it || m.topic == topic;
+      if (got.empty()) bell.wait(60s);
+    }
+    later.join();
+    CHECK(produced);
+    return got_it && std::chrono::steady_clock::now() < deadline;
+  };
+  CHECK(arrives("t.urgent"));
+  CHECK(arrives("t.bulk"));
+  CHECK(arrives("t.urgent"));
+  (*bulk)->close();
+  (*urgent)->close();
+  REQUIRE((*producer)->produce("t.urgent", "k", "v"));  // closed: the bell is off, nothing may ring it
+  REQUIRE((*producer)->flush(10s));
 }
