@@ -173,7 +173,10 @@ class DirectoryBuilder {
   void read_subscribers(std::istream& in, const std::string& name, std::size_t lines_hint) {
     CsvReader csv(in);
     if (!subscribers_header(csv, name)) return;
-    if (lines_hint > 1) dir_.subscribers_.resize(lines_hint - 1), placed_.resize(lines_hint - 1);
+    if (lines_hint > 1) {
+      dir_.subscribers_.resize(lines_hint - 1);
+      placed_.resize(lines_hint - 1);
+    }
     std::vector<SubscribersPart> parts(1);
     parts[0].may_grow = true;
     read_subscribers_part(csv, name, parts[0]);
@@ -191,9 +194,12 @@ class DirectoryBuilder {
     placed_.resize(split.lines - 1);
     std::vector<SubscribersPart> parts(split.parts.size());
     if (read_in_parts(path, split, [&](CsvReader& csv) { return subscribers_header(csv, name); },
-                      [&](CsvReader& csv, std::size_t i) { read_subscribers_part(csv, name, parts[i]); }))
+                      [&](CsvReader& csv, std::size_t i) { read_subscribers_part(csv, name, parts[i]); })) {
       settle_subscribers(name, parts);
-    else dir_.subscribers_.clear(), placed_.clear();
+    } else {  // a wrong header: nothing loads, and the slots' memory goes back
+      release(dir_.subscribers_);
+      release(placed_);
+    }
   }
 
   // A holdings or watchlist file (`account_id,symbol` rows) from a stream,

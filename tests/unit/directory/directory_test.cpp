@@ -305,3 +305,18 @@ TEST_CASE("large files read in parallel parts load exactly as they read from str
     CHECK(std::vector(a.begin(), a.end()) == std::vector(b.begin(), b.end()));
   }
 }
+
+TEST_CASE("a large file with a wrong header, read in parts: reported on line 1, nothing loads") {
+  static const Config config = test::small_config();
+  std::string subscribers = "account,name,tier\n";
+  for (int i = 0; i < 60000; ++i) subscribers += "A" + std::to_string(i) + ",n,basic,13800000000,,en,sms,,,\n";
+  const auto dir = std::filesystem::temp_directory_path() / ("sunbeam-directory-header-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "subscribers.csv", std::ios::binary) << subscribers;
+  const auto d = load_directory(DirectoryConfig{dir / "subscribers.csv", {}, {}}, config);
+  std::filesystem::remove_all(dir);
+  CHECK(d.directory.size() == 0);
+  REQUIRE(d.problems.size() == 1);
+  CHECK(d.problems[0].line == 1);
+  CHECK(d.problems[0].what.find("header") != std::string::npos);
+}
