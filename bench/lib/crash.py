@@ -20,17 +20,20 @@ Why duplicates are bounded (the window, counted from the code):
 - an accepted send's ledger row waits in memory until dispatch's consumer
   thread writes it into the store's open SQLite transaction, and the ledger
   commits once 512 of its rows (dispatch.ledger_batch, its default, written
-  into the engine's config here) are waiting or uncommitted, or once the oldest
-  of them is 20 ms (ledger_interval) old (engine/dispatch/sent_ledger.h);
+  into the engine's config here) are waiting, being written or uncommitted
+  (the thread that records the 512th waits for that commit), or once the
+  oldest of them is 20 ms (ledger_interval) old (engine/dispatch/sent_ledger.h);
   SIGKILL loses both the waiting rows and the open transaction.
 So a delivery the gateway accepted is sent again only if its ledger row was
 not committed: it was in flight (at most the connector's concurrency, 64) or
-its row was among those waiting or uncommitted: at most 511, in practice the
-sends accepted in the last 20 ms plus those accepted while that commit was
-written (~100-200 at this scenario's 5,000-10,000 a second). The target,
-concurrency + 128 = 192, is the figure earlier runs met with the store's group
-commit alone (512 writes shared by 4 rows per send: cap, receipt expectation,
-ledger, receipt alias); the configured bound is 64 + 511.
+its row was among those not committed: at most 511, in practice the sends
+accepted in the last 20 ms plus those accepted while that commit was written
+(~100-250 at this scenario's 5,000-10,000 a second). Two targets: every kill
+within that configured window, 64 + 511 (the guarantee: before 2026-12-08 the
+rows a writer had taken were not counted, and one kill cost 720); and the
+median within concurrency + 128 = 192, the figure earlier runs met with the
+store's group commit alone (512 writes shared by 4 rows per send: cap, receipt
+expectation, ledger, receipt alias).
 
 Restart to first send: the engine's group consumers are static members
 (group.instance.id = kafka.instance_id, engine/kafka/consumer.h), so the
@@ -48,6 +51,7 @@ from gateway import StatsWatcher, start_gateway
 GROUP_WRITES = 512          # dispatch.ledger_batch (its default), set in the engine's config
 WRITES_PER_SEND = 4         # the store's rows per SMS when the target was set (see above)
 WINDOW = SMS_HTTP_CONCURRENCY + GROUP_WRITES // WRITES_PER_SEND
+CONFIGURED_WINDOW = SMS_HTTP_CONCURRENCY + GROUP_WRITES - 1   # what the configuration bounds, every kill
 FIRST_FRACTION, LAST_FRACTION = 0.20, 0.80
 POLL_SECONDS = 0.005        # the gateway's counters are read this often while waiting for the kill point
 SETTLE_SECONDS = 0.3        # after the kill: the gateway's count unchanged this long (requests it had read)
@@ -160,17 +164,18 @@ def run(ctx):
             "and skips what its sent ledger holds; it commits the ledger before every offset commit. An "
             "accepted send's ledger row waits in memory for dispatch's consumer thread, which writes it "
             "into the store's open SQLite transaction; the ledger commits once "
-            f"{GROUP_WRITES} of its rows (`dispatch.ledger_batch`) are waiting or uncommitted, or the "
-            "oldest is 20 ms (`ledger_interval`) old (`engine/dispatch/sent_ledger.h`), and a SIGKILL "
-            "loses what waits and the open transaction. So a delivery is sent twice only if the gateway "
-            "accepted it and its ledger row was not yet committed: in flight (at most the connector's "
-            f"concurrency, {SMS_HTTP_CONCURRENCY}) or waiting or uncommitted (at most {GROUP_WRITES - 1}; "
-            "in practice the sends accepted in the last 20 ms and while that commit was written). The "
-            f"configured bound is {SMS_HTTP_CONCURRENCY} + {GROUP_WRITES - 1}. The target, "
-            f"{SMS_HTTP_CONCURRENCY} + {GROUP_WRITES} / {WRITES_PER_SEND} = {WINDOW}, is stricter: it is "
-            "what the store's group commit alone gave when each SMS wrote 4 rows to it (cap, receipt "
-            "expectation, ledger row, receipt alias). One kill at a fast moment may exceed it; the target "
-            "is on the median.\n\n"
+            f"{GROUP_WRITES} of its rows (`dispatch.ledger_batch`) are waiting, being written or "
+            "uncommitted (the thread recording the last of them waits for that commit), or the oldest is "
+            "20 ms (`ledger_interval`) old (`engine/dispatch/sent_ledger.h`), and a SIGKILL loses what "
+            "waits and the open transaction. So a delivery is sent twice only if the gateway accepted it "
+            "and its ledger row was not yet committed: in flight (at most the connector's concurrency, "
+            f"{SMS_HTTP_CONCURRENCY}) or not committed (at most {GROUP_WRITES - 1}; in practice the sends "
+            "accepted in the last 20 ms and while that commit was written). Two targets: every kill within "
+            f"the configured window, {SMS_HTTP_CONCURRENCY} + {GROUP_WRITES - 1} = {CONFIGURED_WINDOW} (the "
+            "guarantee; until 2026-12-08 the rows a writer had taken were not counted, and one kill of a "
+            f"full run cost 720), and the median within {SMS_HTTP_CONCURRENCY} + {GROUP_WRITES} / "
+            f"{WRITES_PER_SEND} = {WINDOW}, stricter: what the store's group commit alone gave when each "
+            "SMS wrote 4 rows to it (cap, receipt expectation, ledger row, receipt alias).\n\n"
             "Restart to first send: from starting the new process (same store and topics) to the "
             "gateway's first accept from it. The engine's group consumers are static members "
             "(`group.instance.id` = `kafka.instance_id`, `engine/kafka/consumer.h`), so the new process "
@@ -178,10 +183,14 @@ def run(ctx):
             "killed member's session to time out (`session.timeout.ms` 10000): 9.6 s."),
         figures=[
             Figure("duplicates per SIGKILL", [r["duplicates"] for r in results], unit="", better="lower"),
+            Figure("most duplicates in one kill", [max(r["duplicates"] for r in results)], unit="",
+                   better="lower"),
             Figure("lost per SIGKILL", [r["lost"] for r in results], unit="", better="lower"),
             Figure("restart to first send after the kill s", [round(r["restart_to_first"], 2) for r in results],
                    unit="s", better="lower"),
         ],
-        targets=[Target(f"duplicates per SIGKILL no more than the in-flight window ({WINDOW})",
+        targets=[Target(f"duplicates in every SIGKILL no more than the configured in-flight window "
+                        f"({CONFIGURED_WINDOW})", "crash.most duplicates in one kill", "<=", CONFIGURED_WINDOW),
+                 Target(f"duplicates per SIGKILL, median, no more than {WINDOW}",
                         "crash.duplicates per SIGKILL", "<=", WINDOW)],
     )]

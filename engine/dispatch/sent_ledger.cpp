@@ -138,6 +138,10 @@ Result<void> SentLedger::write_pending(Commit commit) {
   {
     std::lock_guard waiting(pending_mutex_);
     sends.swap(pending_);
+    // Still at risk while they are written and committed: counted from here,
+    // or a recording thread would not see them, and up to twice pending_limit
+    // sends could be lost at once (a full run's 720 duplicates per SIGKILL).
+    uncommitted_ += sends.size();
   }
   std::size_t written = 0;
   Result<void> result;
@@ -150,7 +154,6 @@ Result<void> SentLedger::write_pending(Commit commit) {
   bool due = commit == Commit::now;
   {
     std::lock_guard waiting(pending_mutex_);
-    uncommitted_ += written;
     due = due || commit_due(std::chrono::steady_clock::now());
   }
   if (result && due) {
@@ -167,6 +170,7 @@ Result<void> SentLedger::write_pending(Commit commit) {
   if (!result) {
     // Kept, ahead of what was recorded since (a row written again is ignored).
     std::lock_guard waiting(pending_mutex_);
+    uncommitted_ -= sends.size();  // counted in pending_ again
     pending_.insert(pending_.begin(), std::make_move_iterator(sends.begin()), std::make_move_iterator(sends.end()));
   }
   return result;

@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <filesystem>
 #include <thread>
 #include <unistd.h>
@@ -390,4 +392,49 @@ TEST_CASE("a send's receipt rows wait with it and are committed no later than it
   REQUIRE(*settled);
   CHECK((*settled)->delivery_id == "d3");
   CHECK((*settled)->record_json == "{\"record\":3}");
+}
+
+TEST_CASE("sends a writer has taken count against pending_limit until they are committed") {
+  // The bound a SIGKILL's duplicates rely on: at most pending_limit recorded
+  // sends are uncommitted at once, also while another thread is writing some.
+  const ScratchDir scratch("sunbeam-ledger-taken-");
+  const auto file = scratch.path / "dispatch.sqlite";
+  auto db = SqliteDb::open(file, {.group_writes = 100});
+  REQUIRE(db);
+  auto ledger = SentLedger::open(*db, /*pending_limit=*/3, /*max_age=*/std::chrono::hours(1));
+  REQUIRE(ledger);
+  auto& l = **ledger;
+  std::mutex gate_mutex;
+  std::condition_variable gate_changed;
+  bool writer_inside = false, writer_may_go = false;
+  l.write_first([&](const std::unique_lock<std::mutex>&) -> Result<void> {  // holds the writer mid-write
+    std::unique_lock gate(gate_mutex);
+    if (writer_inside || writer_may_go) return {};  // only the first writer is held
+    writer_inside = true;
+    gate_changed.notify_all();
+    gate_changed.wait(gate, [&] { return writer_may_go; });
+    return {};
+  });
+  REQUIRE(l.record(sms("A1"), {1000, "primary", ""}));
+  REQUIRE(l.record(sms("A2"), {1001, "primary", ""}));
+  std::thread writer([&] { CHECK(l.write_pending()); });  // takes A1 and A2, then is held
+  {
+    std::unique_lock gate(gate_mutex);
+    gate_changed.wait(gate, [&] { return writer_inside; });
+  }
+  std::atomic<bool> recorded = false;
+  std::thread recorder([&] {  // A3 makes three at risk: it must not return until all three are committed
+    CHECK(l.record(sms("A3"), {1002, "primary", ""}));
+    recorded = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK_FALSE(recorded);  // waiting for the held writer, not returned with A3 uncommitted
+  {
+    std::lock_guard gate(gate_mutex);
+    writer_may_go = true;
+  }
+  gate_changed.notify_all();
+  writer.join();
+  recorder.join();
+  CHECK(committed_rows(file, "sent_by_event") == 3);
 }
