@@ -40,7 +40,10 @@ def main():
         keys = [(l["event_id"], l["account"], l["channel"]) for l in lines]
         if len(keys) != len(set(keys)):
             failures.append("a message was sent twice")
-        if {l["event_id"] for l in lines} - set(ids):
+        # Run between the digest time and its cut-off (08:45-09:25 in Shanghai on a trading day),
+        # the demo's new store catches today's digest up: its messages are `digest:<date>`.
+        digests = {e for e in (l["event_id"] for l in lines) if re.fullmatch(r"digest:\d{4}-\d{2}-\d{2}", e)}
+        if {l["event_id"] for l in lines} - set(ids) - digests:
             failures.append("the outbox holds messages of events the demo did not publish")
     for f in failures:
         print(f"FAIL demo: {f}")
