@@ -60,6 +60,20 @@ std::int64_t committed_rows(const fs::path& file, const std::string& table = "t"
   REQUIRE(count);
   return count->next_row() ? count->int64_at(0) : -1;
 }
+// A ledger in a store whose own group (100 writes) never commits first: what
+// another connection sees committed is what the ledger committed.
+struct GroupedLedger {
+  std::shared_ptr<SqliteDb> db;
+  std::unique_ptr<SentLedger> ledger;  // declared after db: closed before it
+  GroupedLedger(const fs::path& file, std::size_t pending_limit, std::chrono::milliseconds max_age) {
+    auto opened = SqliteDb::open(file, {.group_writes = 100});
+    REQUIRE(opened);
+    db = *opened;
+    auto l = SentLedger::open(db, pending_limit, max_age);
+    REQUIRE(l);
+    ledger = std::move(*l);
+  }
+};
 // A fresh directory of the test's own, removed when the test ends however it ends.
 struct ScratchDir {
   fs::path path;
@@ -238,11 +252,8 @@ TEST_CASE("sends wait to be written: found meanwhile, written when asked, commit
   const auto file = dir / "dispatch.sqlite";
   const auto committed = [&] { return committed_rows(file, "sent_by_event"); };
   {
-    auto db = SqliteDb::open(file, {.group_writes = 100});
-    REQUIRE(db);
-    auto ledger = SentLedger::open(*db, /*pending_limit=*/3, /*max_age=*/std::chrono::hours(1));
-    REQUIRE(ledger);
-    auto& l = **ledger;
+    GroupedLedger store(file, /*pending_limit=*/3, /*max_age=*/std::chrono::hours(1));
+    SentLedger& l = *store.ledger;
     REQUIRE(l.record(sms("A1"), {1000, "primary", "gw-1"}));
     REQUIRE(l.record(sms("A2"), {1001, "primary", "gw-2"}));
     CHECK(committed() == 0);  // waiting, in memory
@@ -279,28 +290,23 @@ TEST_CASE("a send that has waited max_age is committed with the next one recorde
   const ScratchDir scratch("sunbeam-ledger-age-");
   const fs::path& dir = scratch.path;
   const auto file = dir / "dispatch.sqlite";
-  auto db = SqliteDb::open(file, {.group_writes = 100});
-  REQUIRE(db);
-  auto ledger = SentLedger::open(*db, /*pending_limit=*/100, /*max_age=*/std::chrono::milliseconds(5));
-  REQUIRE(ledger);
-  REQUIRE((*ledger)->record(sms("B1"), {1000, "primary", ""}));
+  GroupedLedger store(file, /*pending_limit=*/100, /*max_age=*/std::chrono::milliseconds(5));
+  SentLedger& l = *store.ledger;
+  REQUIRE(l.record(sms("B1"), {1000, "primary", ""}));
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  REQUIRE((*ledger)->write_pending(SentLedger::Commit::when_due));  // the consumer's turn: old enough
+  REQUIRE(l.write_pending(SentLedger::Commit::when_due));  // the consumer's turn: old enough
   CHECK(committed_rows(file, "sent_by_event") == 1);
-  REQUIRE((*ledger)->record(sms("B2"), {1001, "primary", ""}));
+  REQUIRE(l.record(sms("B2"), {1001, "primary", ""}));
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  REQUIRE((*ledger)->record(sms("B3"), {1002, "primary", ""}));  // B2 is old: this call commits both
+  REQUIRE(l.record(sms("B3"), {1002, "primary", ""}));  // B2 is old: this call commits both
   CHECK(committed_rows(file, "sent_by_event") == 3);
 }
 
 TEST_CASE("with its writer thread, the ledger commits a send that has waited max_age with no other call") {
   const ScratchDir scratch("sunbeam-ledger-writer-");
   const auto file = scratch.path / "dispatch.sqlite";
-  auto db = SqliteDb::open(file, {.group_writes = 100});
-  REQUIRE(db);
-  auto ledger = SentLedger::open(*db, /*pending_limit=*/100, /*max_age=*/std::chrono::milliseconds(5));
-  REQUIRE(ledger);
-  auto& l = **ledger;
+  GroupedLedger store(file, /*pending_limit=*/100, /*max_age=*/std::chrono::milliseconds(5));
+  SentLedger& l = *store.ledger;
   l.write_in_background();
   REQUIRE(l.record(sms("W1"), {1000, "primary", ""}));
   REQUIRE(l.record(sms("W2"), {1001, "primary", ""}));  // not old yet: returns without writing
@@ -356,13 +362,10 @@ TEST_CASE("a send's receipt rows wait with it and are committed no later than it
   const auto file = scratch.path / "dispatch.sqlite";
   constexpr std::int64_t now_ms = 20'000LL * 86'400'000;  // day 20,000
   const auto committed = [&](const std::string& table) { return committed_rows(file, table); };
-  auto db = SqliteDb::open(file, {.group_writes = 100});
-  REQUIRE(db);
-  auto ledger = SentLedger::open(*db, /*pending_limit=*/2, /*max_age=*/std::chrono::hours(1));
-  REQUIRE(ledger);
-  auto receipts = ReceiptBook::open(*db, now_ms);
+  GroupedLedger store(file, /*pending_limit=*/2, /*max_age=*/std::chrono::hours(1));
+  SentLedger& l = *store.ledger;
+  auto receipts = ReceiptBook::open(store.db, now_ms);
   REQUIRE(receipts);
-  auto& l = **ledger;
   auto& book = **receipts;
   l.write_first([&](const std::unique_lock<std::mutex>& held) { return book.write_pending(held); });
 
@@ -399,11 +402,8 @@ TEST_CASE("sends a writer has taken count against pending_limit until they are c
   // sends are uncommitted at once, also while another thread is writing some.
   const ScratchDir scratch("sunbeam-ledger-taken-");
   const auto file = scratch.path / "dispatch.sqlite";
-  auto db = SqliteDb::open(file, {.group_writes = 100});
-  REQUIRE(db);
-  auto ledger = SentLedger::open(*db, /*pending_limit=*/3, /*max_age=*/std::chrono::hours(1));
-  REQUIRE(ledger);
-  auto& l = **ledger;
+  GroupedLedger store(file, /*pending_limit=*/3, /*max_age=*/std::chrono::hours(1));
+  SentLedger& l = *store.ledger;
   std::mutex gate_mutex;
   std::condition_variable gate_changed;
   bool writer_inside = false, writer_may_go = false;
