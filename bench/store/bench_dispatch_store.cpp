@@ -7,7 +7,7 @@
 //
 // "As it is": per SMS to a gateway that sends receipts, with a daily cap, the
 // writes DispatchRole makes, through the same classes and the same SqliteDb
-// options (group commit of 512 writes / 20 ms, 256 MiB cache): the
+// options (group commit of 512 writes / 20 ms, exclusive, 256 MiB cache): the
 // read mark (once a batch of 500), the cap's place, the receipt book's row
 // (a ~300-byte status record) before submit, then the ledger's row and the
 // gateway id's alias after it. The status index's row, in its own file, is
@@ -75,8 +75,7 @@ std::vector<Delivery> generate(long n) {
 std::shared_ptr<SqliteDb> open_store(const fs::path& file) {
   fs::remove(file);
   fs::remove(file.string() + "-wal");
-  fs::remove(file.string() + "-shm");
-  auto db = SqliteDb::open(file, {.group_writes = 512, .group_age = std::chrono::milliseconds(20),
+  auto db = SqliteDb::open(file, {.group_writes = 512, .group_age = std::chrono::milliseconds(20), .exclusive = true,
                                   .cache_mib = 256});
   if (!db) {
     std::fprintf(stderr, "%s\n", db.error().message.c_str());

@@ -168,7 +168,7 @@ Result<void> DispatchRole::start() {
   std::error_code exists_error;
   const bool existing_store = std::filesystem::exists(dispatch_store_path(config_), exists_error) || exists_error;
   auto db = SqliteDb::open(dispatch_store_path(config_), {.group_writes = config_.dispatch.ledger_batch,
-                                                          .group_age = group_age,
+                                                          .group_age = group_age, .exclusive = true,
                                                           .cache_mib = 256});
   if (!db) return db.error();
   db_ = *db;

@@ -84,12 +84,9 @@ Result<std::shared_ptr<SqliteDb>> SqliteDb::open(const std::filesystem::path& fi
   sqlite3_busy_timeout(db, 10000);
   std::shared_ptr<SqliteDb> out(new SqliteDb(db, file));
   out->options_ = options;
-  // Not locking_mode=EXCLUSIVE, though it saves a file lock per transaction:
-  // with it, SQLite 3.40 scans its whole page cache's hash table at every
-  // commit (pcache1TruncateUnsafe: the WAL's lock-byte page, 262,145, is in
-  // the cache), which cost dispatch's store ~12% of render-only's CPU with
-  // a 256 MiB cache (bench/NOTES.md).
-  std::string pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
+  // EXCLUSIVE before WAL: then SQLite keeps the WAL index in memory, not in a shared -shm file.
+  std::string pragmas = options.exclusive ? "PRAGMA locking_mode=EXCLUSIVE;" : "";
+  pragmas += "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
   // A group commit writes hundreds of pages: checkpoint the WAL less often than every 1,000 pages.
   if (options.group_writes > 1) pragmas += "PRAGMA wal_autocheckpoint=16384;";
   if (options.cache_mib > 0) pragmas += "PRAGMA cache_size=-" + std::to_string(options.cache_mib * 1024) + ";";

@@ -69,6 +69,7 @@ class SqliteDb {
   struct Options {
     int group_writes = 0;   // > 1: group commit, at most this many writes a transaction
     std::chrono::milliseconds group_age{20};
+    bool exclusive = false;  // the only connection to its file: no file locks per transaction
     int cache_mib = 0;       // 0: SQLite's default page cache
   };
   static Result<std::shared_ptr<SqliteDb>> open(const std::filesystem::path& file);
