@@ -102,7 +102,7 @@ def target_status(sections, target):
         value = ratio_value(sections, ratio) if ratio else None
     else:
         f = find_figure(sections, target.figure)
-        value = f.median if f else None
+        value = (f.worst if target.of == "worst" else f.median) if f else None
     if value is None:
         return None, "not measured"
     ok = value >= target.value if target.op == ">=" else value <= target.value

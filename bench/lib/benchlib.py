@@ -31,17 +31,25 @@ class Figure:
         return statistics.median(self.runs) if self.runs else None
 
     @property
+    def worst(self):
+        if not self.runs:
+            return None
+        return max(self.runs) if self.better == "lower" else min(self.runs)
+
+    @property
     def spread(self):
         return (max(self.runs) - min(self.runs)) if self.runs else None
 
 
 @dataclass
 class Target:
-    """What the issue asks of a figure: `figure op value`, op one of >=, <=."""
+    """What the issue asks of a figure: `figure op value`, op one of >=, <=, on
+    the figure's median, or with of="worst" on its worst run (by `better`)."""
     label: str
     figure: str          # "section.figure" or, for a ratio, "ratio:<label>"
     op: str
     value: float
+    of: str = "median"   # or "worst"; a ratio has only its medians'
 
 
 @dataclass

@@ -183,14 +183,12 @@ def run(ctx):
             "killed member's session to time out (`session.timeout.ms` 10000): 9.6 s."),
         figures=[
             Figure("duplicates per SIGKILL", [r["duplicates"] for r in results], unit="", better="lower"),
-            Figure("most duplicates in one kill", [max(r["duplicates"] for r in results)], unit="",
-                   better="lower"),
             Figure("lost per SIGKILL", [r["lost"] for r in results], unit="", better="lower"),
             Figure("restart to first send after the kill s", [round(r["restart_to_first"], 2) for r in results],
                    unit="s", better="lower"),
         ],
         targets=[Target(f"duplicates in every SIGKILL no more than the configured in-flight window "
-                        f"({CONFIGURED_WINDOW})", "crash.most duplicates in one kill", "<=", CONFIGURED_WINDOW),
+                        f"({CONFIGURED_WINDOW})", "crash.duplicates per SIGKILL", "<=", CONFIGURED_WINDOW, of="worst"),
                  Target(f"duplicates per SIGKILL, median, no more than {WINDOW}",
                         "crash.duplicates per SIGKILL", "<=", WINDOW)],
     )]

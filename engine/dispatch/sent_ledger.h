@@ -121,7 +121,8 @@ class SentLedger {
   std::mutex writing_mutex_;  // held through write_pending(), outside the others
   std::mutex pending_mutex_;
   std::vector<Pending> pending_;  // recorded, not yet written; under pending_mutex_
-  std::size_t uncommitted_ = 0;   // taken from pending_ to be written since this ledger last committed; under pending_mutex_
+  // Taken from pending_ to be written since this ledger last committed; under pending_mutex_.
+  std::size_t uncommitted_ = 0;
   // When the oldest send waiting or uncommitted was recorded; under pending_mutex_.
   std::optional<std::chrono::steady_clock::time_point> oldest_;
   std::condition_variable oldest_set_;  // the writer thread waits on it for oldest_ or stopping_
